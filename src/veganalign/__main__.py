@@ -1,0 +1,3 @@
+from veganalign.cli import app
+
+app()
