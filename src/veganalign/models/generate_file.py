@@ -1,0 +1,137 @@
+"""``veganalign generate``: prompts JSONL in, generation-contract JSONL out, resumable.
+
+Input rows: ``{"id", "prompt": str}`` or ``{"id", "messages": [...]}``; other fields are
+ignored. Output rows follow DESIGN.md's generation contract. Rows are appended and
+flushed as they finish, so an interrupted run keeps every finished row; a rerun skips
+ids already written with the same settings and redoes failed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from veganalign.jsonl import AppendWriter, ContractError, check_messages, load_finished_rows, read_jsonl, require
+from veganalign.models.generation import Decoding, Generator, Messages, with_system_prompt
+
+
+@dataclass
+class PromptRow:
+    id: str
+    prompt: str | Messages  # as given, echoed into the output
+    messages: Messages  # the conversation sent to the model (without system prompt)
+
+
+def check_prompt_row(record: dict[str, Any]) -> None:
+    rid = require(record, "id", (str, int))
+    if isinstance(rid, str) and not rid.strip():
+        raise ContractError("", None, "id", "must not be empty")
+    if "messages" in record:
+        check_messages(record["messages"])
+        if record["messages"][-1]["role"] != "user":
+            raise ContractError("", None, "messages", "the last message must be a user turn to answer")
+    elif "prompt" in record:
+        require(record, "prompt", str)
+        if not record["prompt"].strip():
+            raise ContractError("", None, "prompt", "must not be empty")
+    else:
+        raise ContractError("", None, "prompt", "each row needs 'prompt' (text) or 'messages' (a chat)")
+
+
+def read_prompts(path: str | Path) -> list[PromptRow]:
+    """Read and check every row before any generation starts (fail fast, nothing lost)."""
+    rows: list[PromptRow] = []
+    seen: dict[str, int] = {}
+    for lineno, rec in read_jsonl(path, check_prompt_row):
+        rid = str(rec["id"])
+        if rid in seen:
+            raise ContractError(path, lineno, "id", f"duplicate id {rid!r} (first on line {seen[rid]})")
+        seen[rid] = lineno
+        if "messages" in rec:
+            msgs = [{"role": m["role"], "content": m["content"]} for m in rec["messages"]]
+            rows.append(PromptRow(rid, rec["messages"], msgs))
+        else:
+            rows.append(PromptRow(rid, rec["prompt"], [{"role": "user", "content": rec["prompt"]}]))
+    if not rows:
+        raise ContractError(path, None, None, "no prompts in the file")
+    return rows
+
+
+class SettingsMismatch(ValueError):
+    pass
+
+
+def generate_file(
+    generator: Generator,
+    prompts_path: str | Path,
+    out_path: str | Path,
+    *,
+    system_prompt: str | None,
+    decoding: Decoding,
+    arm: str,
+    batch_size: int = 16,
+    overwrite: bool = False,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Generate a response for every prompt not already done; return counts."""
+    rows = read_prompts(prompts_path)
+    out_path = Path(out_path)
+    if overwrite:
+        out_path.unlink(missing_ok=True)
+    model_name = str(generator.ref)
+    done: set[str] = set()
+    for existing in load_finished_rows(out_path):
+        same = (
+            existing.get("model") == model_name
+            and existing.get("system_prompt") == system_prompt
+            and existing.get("decoding") == decoding.to_dict()
+        )
+        if not same:
+            raise SettingsMismatch(
+                f"{out_path} holds rows made with other settings (model, system prompt or decoding); "
+                "use --overwrite to start again or choose another --out"
+            )
+        if existing.get("finish_reason") != "error":
+            done.add(str(existing["id"]))
+    todo = [r for r in rows if r.id not in done]
+    if on_start:
+        on_start(len(rows), len(rows) - len(todo))
+    written = failed = 0
+    with AppendWriter(out_path) as writer:
+        # Chunks of one batch: each finished batch is on disk before the next starts.
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            convs = [with_system_prompt(r.messages, system_prompt) for r in chunk]
+            completions = generator.generate(convs, decoding, batch_size=batch_size)
+            for row, comp in zip(chunk, completions, strict=True):
+                record = {
+                    "id": row.id,
+                    "prompt": row.prompt,
+                    "response": comp.text,
+                    "model": model_name,
+                    "arm": arm,
+                    "system_prompt": system_prompt,
+                    "decoding": decoding.to_dict(),
+                    "finish_reason": comp.finish_reason,
+                    "n_tokens": comp.n_tokens,
+                }
+                if comp.error:
+                    record["error"] = comp.error
+                    failed += 1
+                writer.write(record)
+                written += 1
+            if on_done:
+                on_done(len(chunk))
+    # Failed rows were appended; later successful reruns supersede them (readers keep the last row per id).
+    return {"total": len(rows), "skipped": len(rows) - len(todo), "written": written, "failed": failed}
+
+
+def latest_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The last row per id of a generation file (a retried failure supersedes the error row)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in load_finished_rows(path):
+        by_id[str(row["id"])] = row
+    return list(by_id.values())

@@ -1,0 +1,286 @@
+"""Text out of any model: local (embedded, Hugging Face, adapter) or OpenAI-compatible.
+
+Every backend takes a list of conversations and returns one ``Completion`` each, in
+order. Local generation is batched and left-padded (one forward pass serves a whole
+batch, which is what makes a CPU fast enough), sorted by prompt length so that little
+compute is spent on padding, deterministic under a seed, with a rich progress bar.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from veganalign.models.refs import ModelRef, parse_model_ref
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Decoding settings; ``temperature == 0`` means greedy."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str  # "stop" (end of turn), "length" (hit max_new_tokens) or "error"
+    n_tokens: int  # generated tokens up to and including the end-of-turn token; never padding
+    error: str | None = None
+
+
+@dataclass
+class GenerateStats:
+    n_sequences: int = 0
+    n_tokens: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.n_tokens / self.seconds if self.seconds else 0.0
+
+
+ProgressFn = Callable[[int], None]
+
+
+class Generator(Protocol):
+    ref: ModelRef
+
+    def generate(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding,
+        *,
+        batch_size: int = 16,
+        on_done: ProgressFn | None = None,
+    ) -> list[Completion]: ...
+
+
+def with_system_prompt(messages: Messages, system_prompt: str | None) -> Messages:
+    """Put ``system_prompt`` first (replacing any system turn the input carried).
+
+    ``None`` keeps the conversation without a system message. Local backends then also
+    suppress the default that some chat templates insert (see ``LocalGenerator``).
+    """
+    rest = [m for m in messages if m["role"] != "system"]
+    return ([{"role": "system", "content": system_prompt}] if system_prompt is not None else []) + rest
+
+
+# ---------------------------------------------------------------------------
+# Local models (embedded, Hugging Face directory or id, adapter)
+# ---------------------------------------------------------------------------
+
+
+def pick_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_local_model(ref: ModelRef, device: str | None = None, dtype: str | None = None):
+    """Load ``(tokenizer, model)`` for a local ref; adapters are loaded onto their base."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from veganalign.models.embedded import embedded_model_dir
+
+    device = device or pick_device()
+    if dtype is None:
+        # bf16 on GPUs that support it; fp32 on CPU, where bf16 matmuls are slow and lossy.
+        dtype = "bfloat16" if device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+    base = ref.base if ref.kind == "adapter" else ref
+    assert base is not None
+    path = str(embedded_model_dir()) if base.kind == "embedded" else base.name
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # our own progress display is the one users watch
+    tokenizer = AutoTokenizer.from_pretrained(ref.name if _has_tokenizer(ref) else path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    if ref.kind == "adapter":
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, ref.name)
+        model = model.merge_and_unload()  # merged weights generate faster than a live adapter
+    model.to(device)
+    model.eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model
+
+
+def _has_tokenizer(ref: ModelRef) -> bool:
+    # Training stages save the tokenizer (and its training chat template) beside the adapter.
+    return ref.kind == "adapter" and os.path.isfile(os.path.join(ref.name, "tokenizer_config.json"))
+
+
+def render_chat(tokenizer, messages: Messages) -> str:
+    """The prompt text for ``messages``, ending with the assistant's generation prompt.
+
+    Some templates (SmolLM2's among them) insert their own default system message when a
+    conversation has none. "No system prompt" must mean none, so that default is cut:
+    render once with a sentinel system turn, find where that turn ends, and drop it.
+    """
+    if messages and messages[0]["role"] == "system":
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    sentinel = "\x00VEGANALIGN_NO_SYSTEM\x00"
+    with_sentinel = tokenizer.apply_chat_template(
+        [{"role": "system", "content": sentinel}, *messages], tokenize=False, add_generation_prompt=True
+    )
+    system_only = tokenizer.apply_chat_template(
+        [{"role": "system", "content": sentinel}], tokenize=False, add_generation_prompt=False
+    )
+    if with_sentinel.startswith(system_only):
+        return with_sentinel[len(system_only) :]
+    # A template that renders the system turn differently in context: fall back to its own output.
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+class LocalGenerator:
+    def __init__(self, ref: ModelRef, device: str | None = None, dtype: str | None = None):
+        self.ref = ref
+        self.device = device or pick_device()
+        self.tokenizer, self.model = load_local_model(ref, self.device, dtype)
+        self.tokenizer.padding_side = "left"  # decoder-only batches must end where generation starts
+        self.stats = GenerateStats()
+
+    def generate(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding,
+        *,
+        batch_size: int = 16,
+        on_done: ProgressFn | None = None,
+    ) -> list[Completion]:
+        import torch
+
+        tok = self.tokenizer
+        prompts = [render_chat(tok, conv) for conv in conversations]
+        # Chat templates write their own BOS/special tokens; adding more would shift the model.
+        encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
+        results: list[Completion | None] = [None] * len(prompts)
+        stop_ids = _stop_token_ids(tok, self.model)
+        started = time.perf_counter()
+        for b, start in enumerate(range(0, len(order), batch_size)):
+            idx = order[start : start + batch_size]
+            batch = tok.pad({"input_ids": [encoded[i] for i in idx]}, padding=True, return_tensors="pt")
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            # One seed per batch: the same inputs, seed and batch size give the same outputs.
+            torch.manual_seed(decoding.seed + b)
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": decoding.max_new_tokens,
+                "pad_token_id": tok.pad_token_id,
+                "eos_token_id": stop_ids,
+            }
+            if decoding.temperature > 0:
+                kwargs.update(do_sample=True, temperature=decoding.temperature, top_p=decoding.top_p)
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = self.model.generate(**batch, **kwargs)
+            new_tokens = out[:, batch["input_ids"].shape[1] :].tolist()
+            for i, seq in zip(idx, new_tokens, strict=True):
+                results[i] = _completion(tok, seq, stop_ids)
+                self.stats.n_tokens += results[i].n_tokens
+            self.stats.n_sequences += len(idx)
+            if on_done:
+                on_done(len(idx))
+        self.stats.seconds += time.perf_counter() - started
+        return [r for r in results if r is not None]
+
+
+def _stop_token_ids(tokenizer, model) -> list[int]:
+    ids = {tokenizer.eos_token_id}
+    gen_eos = getattr(model.generation_config, "eos_token_id", None)
+    ids.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
+    for special in ("<|im_end|>", "<|eot_id|>", "<|end|>"):
+        tid = tokenizer.convert_tokens_to_ids(special)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid >= 0:
+            ids.add(tid)
+    return sorted(i for i in ids if i is not None)
+
+
+def _completion(tokenizer, seq: list[int], stop_ids: list[int]) -> Completion:
+    stops = set(stop_ids)
+    for n, token in enumerate(seq):
+        if token in stops:
+            return Completion(tokenizer.decode(seq[:n], skip_special_tokens=True).strip(), "stop", n + 1)
+    return Completion(tokenizer.decode(seq, skip_special_tokens=True).strip(), "length", len(seq))
+
+
+# ---------------------------------------------------------------------------
+# OpenAI-compatible endpoints
+# ---------------------------------------------------------------------------
+
+
+class OpenAIGenerator:
+    """Any OpenAI-compatible chat endpoint, called concurrently through the official client."""
+
+    def __init__(self, ref: ModelRef, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, timeout: float = 300):
+        from openai import OpenAI
+
+        self.ref = ref
+        self.concurrency = max(1, concurrency)
+        # Local servers (vLLM, Ollama, llama.cpp) accept any key; the client insists on one.
+        key = os.environ.get(api_key_env) or "not-needed"
+        self.client = OpenAI(base_url=ref.base_url, api_key=key, timeout=timeout, max_retries=3)
+        self.stats = GenerateStats()
+
+    def _one(self, messages: Messages, decoding: Decoding) -> Completion:
+        try:
+            resp = self.client.chat.completions.create(
+                model=self.ref.name,
+                messages=messages,
+                temperature=decoding.temperature,
+                top_p=decoding.top_p,
+                max_tokens=decoding.max_new_tokens,
+                seed=decoding.seed,
+            )
+        except Exception as exc:  # one failed case is recorded, the run goes on
+            return Completion("", "error", 0, error=f"{type(exc).__name__}: {exc}")
+        choice = resp.choices[0]
+        n = resp.usage.completion_tokens if resp.usage else 0
+        return Completion((choice.message.content or "").strip(), choice.finish_reason or "stop", n)
+
+    def generate(
+        self,
+        conversations: Sequence[Messages],
+        decoding: Decoding,
+        *,
+        batch_size: int = 16,
+        on_done: ProgressFn | None = None,
+    ) -> list[Completion]:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            futures = [pool.submit(self._one, conv, decoding) for conv in conversations]
+            results = []
+            for fut in futures:
+                results.append(fut.result())
+                if on_done:
+                    on_done(1)
+        self.stats.seconds += time.perf_counter() - started
+        self.stats.n_sequences += len(results)
+        self.stats.n_tokens += sum(r.n_tokens for r in results)
+        return results
+
+
+def load_generator(
+    ref: str | ModelRef, *, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, device: str | None = None
+) -> Generator:
+    ref = parse_model_ref(ref) if isinstance(ref, str) else ref
+    if ref.kind == "openai":
+        return OpenAIGenerator(ref, api_key_env=api_key_env, concurrency=concurrency)
+    return LocalGenerator(ref, device=device)
