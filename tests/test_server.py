@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from openai import OpenAI
+from openai import NotFoundError, OpenAI
 
 from veganalign.serve.app import PERSONA_HEADER, apply_policy
 
@@ -36,5 +36,6 @@ def test_server_speaks_the_openai_protocol(local_openai_server):
     )
     assert resp.choices[0].message.content.strip()
     assert resp.usage.completion_tokens > 0 and resp.usage.prompt_tokens > 0
-    with pytest.raises(Exception, match="not served here"):
+    with pytest.raises(NotFoundError) as info:
         client.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "hi"}], max_tokens=4)
+    assert info.value.status_code == 404

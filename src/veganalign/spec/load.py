@@ -21,6 +21,9 @@ from pydantic import ValidationError
 
 from veganalign.spec.schema import Spec, SpecCrossReferenceError
 
+# libyaml's loader when present: the same results, several times faster on a long spec.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 DEFAULT_SPEC_NAME = "vegan-ethics.yaml"
 
 
@@ -94,8 +97,8 @@ def parse_spec(text: str, path: str = "<spec>") -> Spec:
     """Validate spec text; raise ``SpecError`` listing every problem found."""
     issues: list[SpecIssue] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

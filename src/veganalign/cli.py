@@ -1,0 +1,353 @@
+"""The `veganalign` command line: one sub-command per pipeline stage.
+
+Errors a user can fix (a broken spec, a bad JSONL line, an unknown model ref) print one
+clear message naming the file, line and field or the option, and exit with status 2;
+they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from veganalign.knowledge.cli import check_command
+
+app = typer.Typer(
+    name="veganalign",
+    help="Turn a vegan-ethics spec into a fine-tuned, evaluated, guarded chat model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+spec_app = typer.Typer(help="Validate, hash and render the vegan-ethics spec.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+app.command("check", help="Is it vegan? Check an ingredient list, product or sentence.")(check_command)
+
+out = Console()
+err = Console(stderr=True)
+
+SpecPath = Annotated[
+    Path | None, typer.Argument(help="Spec YAML file (default: the shipped vegan-ethics.yaml).", show_default=False)
+]
+SpecOption = Annotated[
+    Path | None, typer.Option("--spec", help="Spec YAML used for --system-prompt spec (default: the shipped one).")
+]
+SystemPromptOption = Annotated[
+    str,
+    typer.Option(
+        "--system-prompt",
+        help="'spec' (the spec's rendered system prompt), 'none' (no system message at all, not even a "
+        "chat template's default), '@FILE' (read from a file), or the prompt TEXT itself.",
+    ),
+]
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="smollm2-135m-instruct (embedded default), a Hugging Face id or directory, an adapter or run "
+        "directory, BASE+lora:ADAPTER_DIR, or openai:MODEL@BASE_URL.",
+    ),
+]
+ApiKeyEnvOption = Annotated[
+    str, typer.Option("--api-key-env", help="Environment variable holding the key for openai: models.")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from veganalign.jsonl import ContractError
+    from veganalign.models.embedded import EmbeddedModelError
+    from veganalign.models.generate_file import SettingsMismatch
+    from veganalign.models.refs import ModelRefError
+    from veganalign.spec.load import SpecError
+
+    return (SpecError, ContractError, ModelRefError, EmbeddedModelError, SettingsMismatch)
+
+
+def resolve_system_prompt(value: str, spec_path: Path | None) -> str | None:
+    from veganalign.spec import load_spec, render_system_prompt
+
+    if value == "none":
+        return None
+    if value == "spec":
+        return render_system_prompt(load_spec(spec_path))
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--system-prompt {value}: cannot read {path} ({exc})")
+    if not value.strip():
+        fail("--system-prompt: empty text; use 'none' for no system message")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# spec
+# ---------------------------------------------------------------------------
+
+
+@spec_app.command("validate")
+def spec_validate(path: SpecPath = None) -> None:
+    """Check a spec against the schema; print its counts and sha256."""
+    from veganalign.spec import default_spec_path, load_spec, spec_sha256
+
+    try:
+        spec = load_spec(path)
+    except _user_errors() as exc:
+        fail(f"invalid spec\n{exc}")
+    table = Table(title=f"{spec.name} {spec.spec_version}", show_header=False)
+    table.add_row("file", str(path or default_spec_path()))
+    table.add_row("principles", ", ".join(p.id for p in spec.principles))
+    table.add_row("policies", ", ".join(p.id for p in spec.policies))
+    table.add_row("domains", ", ".join(d.id for d in spec.domains))
+    table.add_row("tone rules", str(len(spec.tone.rules)))
+    out.print(table)
+    out.print(f"spec_sha256 {spec_sha256(spec)}", soft_wrap=True)
+    out.print("[green]valid[/green]")
+
+
+@spec_app.command("render")
+def spec_render(
+    path: SpecPath = None,
+    kind: Annotated[
+        str, typer.Option("--as", help="system-prompt | guideline | rubric | rubric-json")
+    ] = "system-prompt",
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Render the deployment system prompt, the annotator guideline or the judge rubric."""
+    from veganalign.jsonl import write_text_atomic
+    from veganalign.spec import load_spec, render
+
+    kinds = ("system-prompt", "guideline", "rubric", "rubric-json")
+    if kind not in kinds:
+        fail(f"--as {kind!r}: choose one of {', '.join(kinds)}")
+    try:
+        text = render(load_spec(path), kind)  # type: ignore[arg-type]
+    except _user_errors() as exc:
+        fail(f"invalid spec\n{exc}")
+    if output:
+        write_text_atomic(output, text)
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@spec_app.command("hash")
+def spec_hash(path: SpecPath = None) -> None:
+    """Print the spec's sha256 (of the normalised spec: formatting-only edits keep it)."""
+    from veganalign.spec import load_spec, spec_sha256
+
+    try:
+        print(spec_sha256(load_spec(path)))
+    except _user_errors() as exc:
+        fail(f"invalid spec\n{exc}")
+
+
+# ---------------------------------------------------------------------------
+# generate / chat / serve
+# ---------------------------------------------------------------------------
+
+
+@app.command("generate")
+def generate(
+    prompts: Annotated[Path, typer.Option("--prompts", "-p", help="JSONL rows with id and prompt (or messages).")],
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Output JSONL (generation contract); resumed if it exists.")
+    ],
+    model: ModelOption = "smollm2-135m-instruct",
+    system_prompt: SystemPromptOption = "none",
+    spec: SpecOption = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, max=8192)] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="0 = greedy.")] = 0.0,
+    top_p: Annotated[float, typer.Option(min=0.01, max=1.0)] = 1.0,
+    seed: int = 0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Prompts per forward pass (local models).")] = 16,
+    concurrency: Annotated[int, typer.Option(min=1, help="Parallel requests (openai: models).")] = 8,
+    arm: Annotated[
+        str | None,
+        typer.Option(help="Arm name recorded in each row (default: base/tuned, +spec with the spec prompt)."),
+    ] = None,
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+    overwrite: Annotated[bool, typer.Option(help="Start OUT afresh instead of resuming it.")] = False,
+) -> None:
+    """Generate a response for every prompt in a JSONL file (batched, resumable)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from veganalign.models import Decoding, load_generator, parse_model_ref
+    from veganalign.models.generate_file import generate_file, read_prompts
+
+    try:
+        ref = parse_model_ref(model)
+        read_prompts(prompts)  # reject a malformed file before loading any model
+        sp = resolve_system_prompt(system_prompt, spec)
+        arm = arm or (("tuned" if ref.is_tuned else "base") + ("+spec" if system_prompt == "spec" else ""))
+        decoding = Decoding(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+        err.print(f"loading {ref} ...")
+        generator = load_generator(ref, api_key_env=api_key_env, concurrency=concurrency)
+        with Progress(
+            TextColumn("[bold]generate[/bold] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task(str(ref), total=None)
+
+            def on_start(total: int, skipped: int) -> None:
+                progress.update(task, total=total, completed=skipped)
+
+            counts = generate_file(
+                generator,
+                prompts,
+                out_path,
+                system_prompt=sp,
+                decoding=decoding,
+                arm=arm,
+                batch_size=batch_size,
+                overwrite=overwrite,
+                on_start=on_start,
+                on_done=lambda n: progress.advance(task, n),
+            )
+    except _user_errors() as exc:
+        fail(str(exc))
+    stats = generator.stats
+    table = Table(title="generation")
+    for col in ("prompts", "resumed (skipped)", "written", "failed", "tokens", "tokens/s"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(counts["total"]),
+        str(counts["skipped"]),
+        str(counts["written"]),
+        str(counts["failed"]),
+        str(stats.n_tokens),
+        f"{stats.tokens_per_second:.1f}",
+    )
+    err.print(table)
+    err.print(f"wrote {out_path}")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command("chat")
+def chat(
+    model: ModelOption = "smollm2-135m-instruct",
+    system_prompt: SystemPromptOption = "spec",
+    spec: SpecOption = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, max=8192)] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="0 = greedy.")] = 0.0,
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+) -> None:
+    """Chat with a model in the terminal. Type /reset to start over, /exit (or Ctrl-D) to quit."""
+    from rich.markdown import Markdown
+
+    from veganalign.models import Decoding, load_generator, parse_model_ref, with_system_prompt
+
+    try:
+        ref = parse_model_ref(model)
+        sp = resolve_system_prompt(system_prompt, spec)
+        err.print(f"loading {ref} ...")
+        generator = load_generator(ref, api_key_env=api_key_env)
+    except _user_errors() as exc:
+        fail(str(exc))
+    decoding = Decoding(temperature=temperature, max_new_tokens=max_new_tokens)
+    sp_label = "none" if sp is None else ("the spec's" if system_prompt == "spec" else "custom")
+    out.print(f"[bold]{ref}[/bold] · system prompt: {sp_label} · /reset, /exit")
+    history: list[dict[str, str]] = []
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            line = input("you> ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not interactive and line == "":
+            break  # end of piped input
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/exit", "/quit"):
+            break
+        if line == "/reset":
+            history.clear()
+            out.print("[dim]conversation reset[/dim]")
+            continue
+        history.append({"role": "user", "content": line})
+        with err.status("thinking..."):
+            reply = generator.generate([with_system_prompt(history, sp)], decoding, batch_size=1)[0]
+        if reply.error:
+            history.pop()
+            err.print(f"[red]{reply.error}[/red]")
+            continue
+        history.append({"role": "assistant", "content": reply.text})
+        out.print("[bold green]assistant>[/bold green]")
+        out.print(Markdown(reply.text))
+
+
+@app.command("serve")
+def serve(
+    model: ModelOption = "smollm2-135m-instruct",
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="'spec': the spec's system prompt is always applied and clients cannot remove it; 'none': raw model."
+        ),
+    ] = "spec",
+    spec: SpecOption = None,
+    model_id: Annotated[str | None, typer.Option(help="Model name clients send (default: the --model value).")] = None,
+) -> None:
+    """Serve a model over an OpenAI-compatible HTTP API (/v1/chat/completions)."""
+    import uvicorn
+
+    from veganalign.models import load_generator, parse_model_ref
+    from veganalign.serve.app import create_app
+
+    if policy not in ("spec", "none"):
+        fail("--policy must be 'spec' or 'none'")
+    try:
+        ref = parse_model_ref(model)
+        sp = resolve_system_prompt(policy, spec)
+        generator = load_generator(ref)
+    except _user_errors() as exc:
+        fail(str(exc))
+    uvicorn.run(create_app(generator, model_id or model, sp), host=host, port=port, log_level="info")
+
+
+# ---------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------
+
+
+@app.command("run")
+def run(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/default"),
+    model: ModelOption = "smollm2-135m-instruct",
+    spec: SpecOption = None,
+    profile: Annotated[str, typer.Option(help="quick | default")] = "default",
+    force: Annotated[bool, typer.Option(help="Redo every stage even if its inputs did not change.")] = False,
+) -> None:
+    """Run the pipeline end to end into a run directory (stages that exist so far: spec, knowledge, baseline)."""
+    from veganalign.pipeline import PROFILES, run_pipeline
+
+    if profile not in PROFILES:
+        fail(f"--profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    try:
+        run_pipeline(out_dir, model=model, spec_path=spec, profile=profile, force=force, console=err)
+    except _user_errors() as exc:
+        fail(str(exc))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
