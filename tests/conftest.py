@@ -27,7 +27,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def local_openai_server(embedded_generator):
-    """A real HTTP server on loopback serving the embedded model's own generations."""
+    """A real HTTP server on loopback serving the embedded model's own generations (``.url``, ``.app``)."""
     import uvicorn
 
     from veganalign.serve.app import create_app
@@ -42,6 +42,8 @@ def local_openai_server(embedded_generator):
         if time.time() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
+    url = f"http://127.0.0.1:{port}/v1"
+    url_state = type("Server", (), {"url": url, "app": app})
+    yield url_state
     server.should_exit = True
     thread.join(timeout=10)

@@ -116,7 +116,7 @@ def test_openai_endpoint_serves_real_generations(local_openai_server, embedded_g
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("".join(json.dumps({"id": f"o{i}", "prompt": p}) + "\n" for i, p in enumerate(PROMPTS)))
     out = tmp_path / "out.jsonl"
-    ref = f"openai:smollm2-135m-instruct@{local_openai_server}"
+    ref = f"openai:smollm2-135m-instruct@{local_openai_server.url}"
     result = runner.invoke(
         app,
         [

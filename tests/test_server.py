@@ -29,7 +29,7 @@ def test_no_policy_passes_client_system_through():
 
 @pytest.mark.slow
 def test_server_speaks_the_openai_protocol(local_openai_server):
-    client = OpenAI(base_url=local_openai_server, api_key="x")
+    client = OpenAI(base_url=local_openai_server.url, api_key="x")
     assert [m.id for m in client.models.list().data] == ["smollm2-135m-instruct"]
     resp = client.chat.completions.create(
         model="smollm2-135m-instruct", messages=[{"role": "user", "content": "What is 2 + 2?"}], max_tokens=12

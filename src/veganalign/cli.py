@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from veganalign.data.cli import app as data_app
 from veganalign.knowledge.cli import check_command
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 spec_app = typer.Typer(help="Validate, hash and render the vegan-ethics spec.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
+app.add_typer(data_app, name="data")
 app.command("check", help="Is it vegan? Check an ingredient list, product or sentence.")(check_command)
 
 out = Console()

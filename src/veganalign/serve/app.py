@@ -55,6 +55,7 @@ def apply_policy(messages: list[dict[str, str]], policy: str | None) -> list[dic
 
 def create_app(generator: Generator, model_id: str, policy: str | None, default_max_tokens: int = 256) -> FastAPI:
     app = FastAPI(title="veganalign", version="1")
+    app.state.completions = 0  # requests answered; read by monitoring and tests
     lock = threading.Lock()
 
     @app.get("/healthz")
@@ -83,6 +84,7 @@ def create_app(generator: Generator, model_id: str, policy: str | None, default_
         # FastAPI runs sync endpoints in a thread pool; one generation at a time per model.
         with lock:
             completion = generator.generate([msgs], decoding, batch_size=1)[0]
+            app.state.completions += 1
         if completion.error:
             raise HTTPException(500, completion.error)
         prompt_tokens = 0

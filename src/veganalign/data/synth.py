@@ -1,0 +1,153 @@
+"""``veganalign data synth``: synthetic SFT examples from any teacher model, constitution-style.
+
+For each prompt the teacher (any model ref; a strong OpenAI-compatible endpoint in
+practice) is called three times:
+
+1. **draft**: answer under the spec's system prompt;
+2. **critique**: judge the draft against the spec's rubric, rule by rule, naming the
+   rule ids it breaks and what to fix;
+3. **revise**: rewrite the draft to fix the critique.
+
+The revision is then filtered automatically (``FILTER``): empty or truncated answers,
+answers that recommend a non-vegan item from the knowledge base with no vegan framing
+(outside descriptive and medical/survival prompts), and answers using the spec's shaming
+phrases are dropped. Every kept example records its provenance: teacher, the teacher's
+terms, the spec sha256, the draft, the critique and the filter's verdict. The filter is
+recorded as a data-shaping judge, so the eval stage keeps it out of its headline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from veganalign.data.contracts import prompt_text
+from veganalign.jsonl import AppendWriter, load_finished_rows
+from veganalign.models.generation import Decoding, Generator
+
+FILTER = "kb-rules-v1"
+EXEMPT_INTENTS = {"descriptive", "medical_survival"}
+
+CRITIC_INSTRUCTIONS = """You review an AI assistant's draft answer against the rules below.
+List every rule the draft breaks (by id) and say concretely how to fix it. If it breaks
+none, say "no violations" and suggest one improvement in helpfulness or clarity.
+
+{rubric}"""
+
+REVISE_INSTRUCTIONS = (
+    "Here is a review of your answer:\n\n{critique}\n\n"
+    "Rewrite your answer to the original question so that it fixes every point of the review. "
+    "Reply with the improved answer only."
+)
+
+
+def rule_filter(response: str, intent: str, shaming_phrases: list[str], framing_phrases: list[str]) -> tuple[bool, str]:
+    """Keep or drop a synthetic response, with the reason."""
+    from veganalign.knowledge import check
+
+    text = response.strip()
+    if len(text.split()) < 15:
+        return False, "too short"
+    low = text.lower()
+    for phrase in shaming_phrases:
+        if re.search(r"\b" + re.escape(phrase.lower()) + r"\b", low):
+            return False, f"shaming phrase: {phrase!r}"
+    if intent not in EXEMPT_INTENTS:
+        result = check(text)
+        animal = [m.name for m in result.items if m.counts_as == "non_vegan"]
+        framed = any(p.lower() in low for p in framing_phrases)
+        if animal and not framed:
+            return False, f"names non-vegan items without vegan framing: {', '.join(sorted(set(animal))[:5])}"
+    return True, "kept"
+
+
+def synthesize(
+    teacher: Generator,
+    prompts: list[dict[str, Any]],
+    out_path: Path,
+    *,
+    teacher_license: str,
+    decoding: Decoding,
+    batch_size: int = 8,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    from veganalign.spec import load_spec, render_rubric, render_system_prompt, spec_sha256
+
+    spec = load_spec()
+    system = render_system_prompt(spec)
+    critic = CRITIC_INSTRUCTIONS.format(rubric=render_rubric(spec))
+    sha = spec_sha256(spec)
+    done = {str(r["synth_of"]) for r in load_finished_rows(out_path)}
+    todo = [p for p in prompts if str(p["id"]) not in done]
+    kept = dropped = failed = 0
+    with AppendWriter(out_path) as writer:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            users = [[{"role": "user", "content": prompt_text(p)}] for p in chunk]
+            drafts = teacher.generate([[{"role": "system", "content": system}, *u] for u in users], decoding)
+            critiques = teacher.generate(
+                [
+                    [
+                        {"role": "system", "content": critic},
+                        {"role": "user", "content": f"User prompt:\n{u[0]['content']}\n\nDraft answer:\n{d.text}"},
+                    ]
+                    for u, d in zip(users, drafts, strict=True)
+                ],
+                decoding,
+            )
+            revisions = teacher.generate(
+                [
+                    [
+                        {"role": "system", "content": system},
+                        *u,
+                        {"role": "assistant", "content": d.text or "(no answer)"},
+                        {"role": "user", "content": REVISE_INSTRUCTIONS.format(critique=c.text or "(no review)")},
+                    ]
+                    for u, d, c in zip(users, drafts, critiques, strict=True)
+                ],
+                decoding,
+            )
+            for p, u, d, c, r in zip(chunk, users, drafts, critiques, revisions, strict=True):
+                errors = [x.error for x in (d, c, r) if x.error]
+                if errors:
+                    failed += 1
+                    continue  # not written: a rerun retries it
+                ok, why = rule_filter(
+                    r.text, p.get("intent", ""), spec.tone.shaming_phrases, spec.tone.vegan_framing_phrases
+                )
+                if r.finish_reason == "length":
+                    ok, why = False, "truncated at max_new_tokens"
+                writer.write(
+                    {
+                        "id": f"synth-{p['id']}",
+                        "synth_of": str(p["id"]),
+                        "messages": [*u, {"role": "assistant", "content": r.text}],
+                        "domain": p.get("domain", "unknown"),
+                        "intent": p.get("intent", "unknown"),
+                        "principles": p.get("principles", []),
+                        "source": f"teacher:{teacher.ref}",
+                        "license": teacher_license,
+                        "provenance": {
+                            "teacher": str(teacher.ref),
+                            "teacher_terms": teacher_license,
+                            "spec_sha256": sha,
+                            "draft": d.text,
+                            "critique": c.text,
+                            "filter": {"judge": FILTER, "kept": ok, "reason": why},
+                        },
+                        "kept": ok,
+                    }
+                )
+                kept += ok
+                dropped += not ok
+            if on_done:
+                on_done(len(chunk))
+    return {
+        "prompts": len(prompts),
+        "skipped": len(prompts) - len(todo),
+        "kept": kept,
+        "dropped": dropped,
+        "failed": failed,
+    }

@@ -1,0 +1,257 @@
+"""The data stage: contracts, contamination, the shipped data set, import/export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from veganalign.cli import app
+from veganalign.data.contamination import Thresholds, dedup, find_contamination
+from veganalign.data.contracts import validate_file
+from veganalign.jsonl import ContractError
+
+runner = CliRunner()
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "open-paws-speciesism-bias"
+
+EVAL = "How do I make a creamy mushroom risotto without parmesan for six people?"
+
+
+# --- contamination -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        EVAL,  # exact
+        EVAL.upper(),  # re-cased
+        "How do I make a creamy mushroom risotto without pecorino for six people?",  # one word swapped
+        "For six people, without parmesan, how do I make a creamy mushroom risotto?",  # reordered
+        "how do i make a creamy mushroom risotto without parmesan for six people!!",  # punctuation
+    ],
+    ids=["exact", "recased", "one-word-swap", "reordered", "punctuation"],
+)
+def test_planted_duplicates_are_caught(planted):
+    train = {"sft": [("t1", planted), ("t2", "What is the best way to store fresh basil?")]}
+    matches, closest = find_contamination(train, {"qa": [("e1", EVAL)]})
+    assert [m.train_id for m in matches] == ["t1"]
+    assert closest[0].train_id == "t1"
+
+
+def test_different_short_questions_are_not_duplicates():
+    train = {"p": [("a", "Is honey vegan?"), ("b", "Is gelatin vegan?"), ("c", "What is tofu made of?")]}
+    matches, _ = find_contamination(train, {"classification": [("e", "Is shellac vegan?"), ("f", "What is sushi?")]})
+    assert matches == []
+
+
+def test_dedup_keeps_first_of_each_group():
+    kept, dropped = dedup([("1", EVAL), ("2", EVAL.lower()), ("3", "Totally different question about boots and rain")])
+    assert kept == ["1", "3"] and dropped == [("2", "1")]
+
+
+def test_thresholds_are_configurable():
+    swap = "How do I make a creamy mushroom risotto without pecorino for six people?"
+    strict = Thresholds(token_threshold=0.95, shingle_threshold=0.95)
+    assert find_contamination({"t": [("x", swap)]}, {"e": [("y", EVAL)]}, strict)[0] == []
+
+
+# --- contracts: bad input names file, line and field ------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, kind, field",
+    [
+        ('{"id": "x", "messages": [{"role": "user", "content": "hi"}', "sft", None),  # broken JSON
+        (
+            '{"id": "x", "messages": [{"role": "user", "content": "hi"}], "domain": "food", "intent": "d",'
+            ' "source": "authored", "license": "MIT"}',
+            "sft",
+            "messages",
+        ),  # ends on a user turn  # fmt: skip
+        (
+            '{"id": "x", "messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"},'
+            ' {"role": "assistant", "content": "b"}], "domain": "f", "intent": "d", "source": "authored",'
+            ' "license": "MIT"}',
+            "sft",
+            "messages",
+        ),  # wrong role order  # fmt: skip
+        (
+            '{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "  "}],'
+            ' "domain": "f", "intent": "d", "source": "authored", "license": "MIT"}',
+            "sft",
+            "messages[1].content",
+        ),  # empty response  # fmt: skip
+        (
+            '{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],'
+            ' "intent": "d", "source": "authored", "license": "MIT"}',
+            "sft",
+            "domain",
+        ),  # missing field  # fmt: skip
+        (
+            '{"id": "x", "prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content":'
+            ' "a"}], "rejected": [{"role": "assistant", "content": ""}], "ranking": {"method": "construction"},'
+            ' "source": "authored", "license": "MIT"}',
+            "pair",
+            "rejected[0].content",
+        ),  # fmt: skip
+        ('{"id": "x", "prompt": "q"}', "eval", "category"),
+    ],
+)
+def test_contract_errors_name_line_and_field(tmp_path, line, kind, field):
+    good = {
+        "sft": '{"id": "ok", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],'
+        ' "domain": "food", "intent": "vegan_curious", "source": "authored", "license": "MIT"}',
+        "pair": '{"id": "ok", "prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant",'
+        ' "content": "a"}], "rejected": [{"role": "assistant", "content": "b"}], "ranking": {"method":'
+        ' "construction"}, "source": "authored", "license": "MIT"}',
+        "eval": '{"id": "ok", "prompt": "q", "category": "qa"}',
+    }[kind]
+    path = tmp_path / "f.jsonl"
+    path.write_text(good + "\n" + line + "\n")
+    with pytest.raises(ContractError) as info:
+        validate_file(path, kind)
+    assert info.value.line == 2 and info.value.field == field
+    result = runner.invoke(app, ["data", "validate", str(path), "--kind", kind])
+    assert result.exit_code == 2 and f"{path}:2" in result.output and "Traceback" not in result.output
+
+
+# --- the shipped data set ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    result = runner.invoke(app, ["data", "build", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_build_meets_the_counts(built):
+    summary = json.loads((built / "summary.json").read_text())
+    files = summary["files"]
+    assert files["prompts"] >= 1000
+    assert files["sft_train"] + files["sft_val"] >= 400
+    assert files["pairs_train"] + files["pairs_val"] >= 400
+    evals = summary["eval"]
+    scored = ("qa", "classification", "tone", "adversarial", "tradeoff", "descriptive", "survival_medical", "social")
+    for cat in scored:
+        assert evals.get(cat, 0) >= 40, cat
+    alignment = sum(evals.get(c, 0) for c in ("qa", "adversarial", "tradeoff", "tone", "social", "classification"))
+    assert alignment >= 150
+    assert evals["descriptive"] + evals["survival_medical"] >= 80
+    # every domain and intent of the vocabulary is in the bank
+    assert len(summary["prompt_bank"]["domain"]) >= 12
+    assert len(summary["prompt_bank"]["intent"]) >= 16
+    v = summary["sft_variety"]
+    assert v["max_overlap_8gram"] <= 0.5 and v["distinct_4gram_ratio"] > 0.8
+
+
+def test_build_is_clean_and_valid(built):
+    rep = json.loads((built / "contamination.json").read_text())
+    assert rep["remaining_after_removal"] == {"exact": 0, "near": 0}
+    assert len(rep["closest_pairs"]) == 20 and rep["thresholds"]["token_threshold"] == 0.7
+    for name, kind in [("prompts", "prompt"), ("sft_train", "sft"), ("sft_val", "sft"), ("pairs_train", "pair")]:
+        validate_file(built / f"{name}.jsonl", kind)
+    for path in (built / "eval").glob("*.jsonl"):
+        validate_file(path, "eval")
+    # the seed's demonstration prompts are eval material only
+    train_text = " ".join(
+        (built / f).read_text().lower() for f in ("prompts.jsonl", "sft_train.jsonl", "pairs_train.jsonl")
+    )
+    for seed_prompt in ("recipe for grilled chicken breast", "stranded with only canned tuna"):
+        assert seed_prompt not in train_text
+    eval_text = " ".join(p.read_text().lower() for p in (built / "eval").glob("*.jsonl"))
+    assert "grilled chicken breast" in eval_text
+
+
+def test_build_is_deterministic(built, tmp_path):
+    result = runner.invoke(app, ["data", "build", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    for name in ("prompts.jsonl", "sft_train.jsonl", "pairs_train.jsonl"):
+        assert (tmp_path / name).read_bytes() == (built / name).read_bytes()
+
+
+def test_files_load_with_datasets(built):
+    import datasets
+
+    sft = datasets.load_dataset("json", data_files=str(built / "sft_train.jsonl"), split="train")
+    pairs = datasets.load_dataset("json", data_files=str(built / "pairs_train.jsonl"), split="train")
+    assert sft[0]["messages"][0]["role"] == "user"
+    assert set(pairs.column_names) >= {"prompt", "chosen", "rejected"}
+
+
+def test_stats_and_export(built, tmp_path):
+    result = runner.invoke(app, ["data", "stats", str(built / "sft_train.jsonl"), "--json"])
+    assert result.exit_code == 0
+    stats = json.loads(result.output)
+    assert stats["kind"] == "sft" and stats["variety"]["distinct_4gram_ratio"] > 0
+    result = runner.invoke(
+        app, ["data", "export", str(built / "pairs_train.jsonl"), "--to", "hf", "--out", str(tmp_path / "hf")]
+    )
+    assert result.exit_code == 0, result.output
+    import datasets
+
+    ds = datasets.load_from_disk(str(tmp_path / "hf"))
+    assert ds.column_names == ["prompt", "chosen", "rejected"]
+
+
+# --- import --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (SHARED / "dataset.csv").exists(), reason="shared data set not present")
+def test_import_open_paws_csv(tmp_path):
+    out = tmp_path / "openpaws.jsonl"
+    result = runner.invoke(
+        app,
+        ["data", "import", str(SHARED / "dataset.csv"), "--out", str(out), "--name", "open-paws-speciesism-bias",
+         "--license", "Apache-2.0", "--kind", "eval", "--map", "text=prompt"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) > 2000
+    assert rows[0]["source"] == "import:open-paws-speciesism-bias" and rows[0]["license"] == "Apache-2.0"
+    assert {"prompt", "category", "speciesist_label"} <= set(rows[0])
+
+
+def test_import_rejects_bad_rows_without_writing(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,hello\n2,\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app, ["data", "import", str(src), "--out", str(out), "--name", "x", "--license", "MIT", "--kind", "eval"]
+    )
+    assert result.exit_code == 2 and f"{src}:2" in result.output and not out.exists()
+
+
+def test_import_rankings_jsonl_and_csv(tmp_path):
+    jl = tmp_path / "r.jsonl"
+    jl.write_text(
+        json.dumps(
+            {
+                "id": "r1",
+                "prompt": "Dinner idea?",
+                "responses": ["Lentil stew.", "Steak.", "Tofu stir-fry."],
+                "ranking": [2, 0, 1],
+                "annotator": "ann7",
+            }
+        )
+        + "\n"  # fmt: skip
+    )
+    out = tmp_path / "pairs.jsonl"
+    result = runner.invoke(app, ["data", "import-rankings", str(jl), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pairs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(pairs) == 3 and pairs[0]["chosen"][0]["content"] == "Tofu stir-fry."
+    assert {p["ranking"]["method"] for p in pairs} == {"human:ann7"}
+    csv_file = tmp_path / "r.csv"
+    csv_file.write_text("id,prompt,chosen,rejected,annotator\n1,Boots?,Vegan leather boots.,Calfskin boots.,ann2\n")
+    result = runner.invoke(app, ["data", "import-rankings", str(csv_file), "--out", str(out)])
+    assert result.exit_code == 0 and json.loads(out.read_text())["source"] == "human:ann2"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"id": "r", "prompt": "q", "responses": ["a", "b"], "ranking": [0, 0], "annotator": "x"}) + "\n"
+    )
+    result = runner.invoke(app, ["data", "import-rankings", str(bad), "--out", str(out)])
+    assert result.exit_code == 2 and "ranking" in result.output

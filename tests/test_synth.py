@@ -1,0 +1,59 @@
+"""Synthetic data with a teacher behind a real OpenAI-compatible server on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from veganalign.cli import app
+from veganalign.data.synth import FILTER, rule_filter
+
+runner = CliRunner()
+
+
+def test_rule_filter():
+    framing = ["plant-based", "vegan alternative"]
+    shaming = ["you should be ashamed"]
+    steak = "Buy a ribeye steak, season it with salt and butter, and sear it for three minutes a side until browned."
+    assert rule_filter(steak, "prescriptive_nonvegan", shaming, framing)[0] is False
+    # the same facts are fine in a descriptive answer
+    assert rule_filter(steak, "descriptive", shaming, framing)[0] is True
+    tofu = "Press firm tofu, marinate it in soy sauce and garlic, then sear it: a plant-based dinner in twenty minutes."
+    assert rule_filter(tofu, "prescriptive_nonvegan", shaming, framing) == (True, "kept")
+    assert rule_filter("You should be ashamed. " + tofu, "vegan_curious", shaming, framing)[0] is False
+    assert rule_filter("Too short.", "vegan_curious", shaming, framing)[1] == "too short"
+
+
+@pytest.mark.slow
+def test_synth_calls_the_teacher_for_draft_critique_and_revision(local_openai_server, tmp_path):
+    prompts = tmp_path / "p.jsonl"
+    rows = [
+        {"id": "s1", "prompt": "How do I make a quick lentil soup?", "domain": "food", "intent": "vegan_curious",
+         "principles": ["promote_alternatives"], "source": "authored", "license": "Apache-2.0"},
+        {"id": "s2", "prompt": "What can I wear instead of a wool scarf?", "domain": "fashion",
+         "intent": "prescriptive_nonvegan", "principles": ["non_harm_materials"], "source": "authored",
+         "license": "Apache-2.0"},
+    ]  # fmt: skip
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "synth.jsonl"
+    before = local_openai_server.app.state.completions
+    args = ["data", "synth", "--teacher", f"openai:smollm2-135m-instruct@{local_openai_server.url}",
+            "--prompts", str(prompts), "--out", str(out), "--teacher-license", "Apache-2.0 (SmolLM2)",
+            "--max-new-tokens", "40", "--temperature", "0"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert local_openai_server.app.state.completions - before == 3 * len(rows)  # draft, critique, revise each
+    written = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [w["synth_of"] for w in written] == ["s1", "s2"]
+    for w in written:
+        prov = w["provenance"]
+        assert w["source"].startswith("teacher:openai:smollm2-135m-instruct@")
+        assert prov["draft"] and prov["critique"] and len(prov["spec_sha256"]) == 64
+        assert prov["filter"]["judge"] == FILTER and isinstance(w["kept"], bool)
+        assert w["messages"][-1]["role"] == "assistant"
+    # resumable: a rerun makes no new calls
+    before = local_openai_server.app.state.completions
+    assert runner.invoke(app, args).exit_code == 0
+    assert local_openai_server.app.state.completions == before
