@@ -1,0 +1,59 @@
+"""The vegan knowledge base: authored YAML data, validated and indexed, and ``check(text)``.
+
+The small API the other stages use::
+
+    from veganalign import knowledge
+
+    knowledge.check("Sugar, whey powder (milk), E120").verdict   # "non_vegan"
+    knowledge.lookup("gelatine").reason
+    knowledge.alternatives("honey")                              # [Alternative(...), ...]
+
+The module-level functions use the shipped data, loaded once and cached.
+"""
+
+from __future__ import annotations
+
+from veganalign.knowledge.check import VERDICTS, CheckResult, MatchedItem, Verdict
+from veganalign.knowledge.kb import (
+    KnowledgeBase,
+    KnowledgeBaseError,
+    KnowledgeIssue,
+    default_data_files,
+    load_knowledge_base,
+)
+from veganalign.knowledge.schema import Alternative, Category, Entry, Status
+
+
+def check(text: str) -> CheckResult:
+    """Verdict on an ingredient list, a product or dish description, or a sentence."""
+    return load_knowledge_base().check(text)
+
+
+def lookup(name: str) -> Entry | None:
+    """The entry for a name, synonym or E-number, or None."""
+    return load_knowledge_base().lookup(name)
+
+
+def alternatives(item: str | Entry) -> list[Alternative]:
+    """Animal-free alternatives for an item; ``KeyError`` when it is not in the knowledge base."""
+    return load_knowledge_base().alternatives(item)
+
+
+__all__ = [
+    "VERDICTS",
+    "Alternative",
+    "Category",
+    "CheckResult",
+    "Entry",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "KnowledgeIssue",
+    "MatchedItem",
+    "Status",
+    "Verdict",
+    "alternatives",
+    "check",
+    "default_data_files",
+    "load_knowledge_base",
+    "lookup",
+]

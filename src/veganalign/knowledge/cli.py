@@ -1,0 +1,136 @@
+"""``veganalign check``: is it vegan? One text from the command line, a file or stdin."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from veganalign.knowledge.check import CheckResult, MatchedItem
+from veganalign.knowledge.kb import KnowledgeBaseError, load_knowledge_base
+
+MAX_FILE_BYTES = 1_000_000  # a label or a description, not a corpus
+
+_COLOURS = {"non_vegan": "bold red", "maybe": "bold yellow", "vegan": "bold green", "unknown": "bold blue"}
+
+
+class InputError(Exception):
+    """Bad input: reported as one line on stderr with exit code 2."""
+
+
+def check_command(
+    text: str | None = typer.Argument(
+        None, help='The text to check: an ingredient list, a product or dish description, or a sentence.'
+    ),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="Read the text from this file instead ('-' reads stdin). The whole file is one text."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Say whether TEXT is vegan, with the items found, why, and alternatives.
+
+    The verdict is non_vegan, maybe (depends on a source the text does not give),
+    vegan, or unknown (nothing recognised). "May contain" warnings are listed apart
+    and do not change it. Exit code 0 for any verdict, 2 for bad input.
+    """
+    try:
+        content = _read_input(text, file)
+        result = load_knowledge_base().check(content)
+    except InputError as exc:
+        _fail(str(exc), 2)
+    except ValueError as exc:
+        if isinstance(exc, KnowledgeBaseError):
+            _fail(f"the knowledge base is invalid: {exc}", 1)
+        _fail(str(exc), 2)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print(result, Console())
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _read_input(text: str | None, file: Path | None) -> str:
+    if text is not None and file is not None:
+        raise InputError("give the text or --file, not both")
+    if file is None:
+        if text is None:
+            raise InputError('nothing to check: give a text (veganalign check "sugar, whey") or --file FILE')
+        if not text.strip():
+            raise InputError("nothing to check: the text is empty")
+        return text
+    data = _read_bytes(file)
+    if b"\x00" in data:
+        raise InputError(f"{file}: looks like a binary file (it has NUL bytes), not text")
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{file}: not UTF-8 text (is it a binary file?)") from None
+    if not content.strip():
+        raise InputError(f"{file}: nothing to check, the file is empty")
+    return content
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        if str(file) == "-":
+            return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        with file.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{file}: too large to be one text (over {MAX_FILE_BYTES:,} bytes)")
+    return data
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _print(result: CheckResult, console: Console) -> None:
+    if result.items:
+        console.print(_items_table(result.items, "Found"))
+    if result.may_contain:
+        console.print(_items_table(result.may_contain, "May contain (cross-contact warning; not counted)"))
+    if result.unknown_terms:
+        console.print(Text("Not recognised: ", style="dim") + Text(", ".join(result.unknown_terms)))
+    if result.claims:
+        console.print(Text("Claims: ", style="dim") + Text(", ".join(result.claims)))
+    verdict = Text("Verdict: ", style="bold") + Text(result.verdict, style=_COLOURS[result.verdict])
+    console.print(verdict + Text(" - " + result.summary.split(": ", 1)[-1]))
+
+
+def _items_table(items: list[MatchedItem], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("item")
+    table.add_column("status")
+    table.add_column("reason", overflow="fold")
+    table.add_column("alternatives", overflow="fold")
+    # Cells are Text, not markup strings: labels and reasons may hold "[...]".
+    for item in items:
+        label = item.text if item.text.casefold() == item.name.casefold() else f"{item.text} → {item.name}"
+        status = Text(_shown_status(item), style=_COLOURS.get(item.counts_as or "", "dim"))
+        reason = Text(item.reason)
+        if item.note:
+            reason.append(f" ({item.note})", style="italic")
+        alternatives = ", ".join(a.name for a in item.alternatives)
+        table.add_row(Text(label), status, reason, Text(alternatives))
+    return table
+
+
+def _shown_status(item: MatchedItem) -> str:
+    if item.counts_as is not None:
+        return item.counts_as if item.counts_as == item.status else f"{item.counts_as} (here)"
+    if item.negated:
+        return "absent"
+    if item.qualifier == "specified":
+        return "spelled out"
+    return item.status

@@ -1,0 +1,406 @@
+"""``check(text)`` on the tricky cases one by one, its result structure, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from veganalign.cli import app
+from veganalign.knowledge import CheckResult, check
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def verdict(text: str) -> str:
+    return check(text).verdict
+
+
+PLANT_NAMES_WITH_ANIMAL_WORDS = [
+    "peanut butter",
+    "cocoa butter",
+    "shea butter",
+    "coconut milk",
+    "butternut squash",
+    "butter beans",
+    "oyster mushrooms",
+    "chicken of the woods",
+    "pan-fried chicken of the woods",
+    "eggplant",
+    "cream of tartar",
+    "milk thistle",
+    "lamb's lettuce",
+    "sugar snap peas",
+    "beefsteak tomatoes",
+    "almond milk",
+    "pistachio milk",
+    "cashew cheese",
+    "cauliflower steak",
+    "seitan kebab",
+    "cashew cream",
+    "silken tofu chocolate mousse",
+    "crab apple jelly",
+    "milk of magnesia",
+]
+
+
+@pytest.mark.parametrize("text", PLANT_NAMES_WITH_ANIMAL_WORDS)
+def test_plant_names_with_animal_words_are_vegan(text: str) -> None:
+    assert verdict(text) == "vegan", check(text).summary
+
+
+NEGATED = [
+    "egg-free pasta: durum wheat semolina, water",
+    "Egg free pasta: durum wheat semolina, water",
+    "dairy-free cheese",
+    "dairy free butter",
+    "non-dairy creamer: coconut oil, pea protein",
+    "Free from milk, eggs and honey. Ingredients: oats, dates",
+    "oats, maple syrup, almonds. No gelatin.",
+    "Made without honey: oats, maple syrup, almonds",
+    "Oats, coconut oil. Dairy, egg and gluten free.",
+    "This moisturiser contains no lanolin: aqua, shea butter",
+    "Without beeswax: candelilla wax, castor oil, shea butter",
+    "Replace the eggs with flax eggs",
+]
+
+
+@pytest.mark.parametrize("text", NEGATED)
+def test_negations_do_not_count(text: str) -> None:
+    assert verdict(text) == "vegan", check(text).summary
+
+
+VEGAN_QUALIFIERS = [
+    "vegan leather",
+    "faux fur",
+    "faux leather handbag",
+    "PU leather wallet",
+    "imitation leather",
+    "plant-based milk",
+    "plant based milk",
+    "vegan cheese",
+    "mock duck",
+    "chicken-style seitan pieces",
+    "vegan worcestershire sauce",
+    "egg replacer",
+    "soya alternative to yogurt",
+    "down alternative duvet",
+    "leather-look trousers (polyurethane)",
+]
+
+
+@pytest.mark.parametrize("text", VEGAN_QUALIFIERS)
+def test_vegan_qualifiers(text: str) -> None:
+    assert verdict(text) == "vegan", check(text).summary
+
+
+QUALIFIERS_THAT_ARE_NOT_VEGAN = [
+    ("imitation crab", "non_vegan"),  # surimi: fish
+    ("imitation crab (surimi)", "non_vegan"),
+    ("worcestershire sauce (anchovies)", "non_vegan"),
+    ("vegetarian cheddar", "non_vegan"),  # still dairy
+    ("free-range eggs", "non_vegan"),  # free range is not egg-free
+    ("lactose-free milk", "non_vegan"),  # still cow's milk
+    ("meat-free sausages", "maybe"),  # may hold egg
+    ("chicken flavour crisps", "maybe"),  # usually flavouring
+    ("grass-fed butter", "non_vegan"),
+    ("garlic butter", "non_vegan"),  # a flavour, not a plant butter
+    ("chocolate milk", "non_vegan"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), QUALIFIERS_THAT_ARE_NOT_VEGAN)
+def test_qualifiers_are_specific_not_a_blanket(text: str, expected: str) -> None:
+    assert verdict(text) == expected, check(text).summary
+
+
+@pytest.mark.parametrize("spelling", ["E120", "E 120", "E-120", "e120", "e 120", "(E120)", "colour (E120)"])
+def test_e_number_spellings(spelling: str) -> None:
+    result = check(spelling)
+    assert result.verdict == "non_vegan"
+    assert [i.name for i in result.items if i.counts_as] == ["carmine"]
+
+
+@pytest.mark.parametrize("spelling", ["E472e", "E472(e)", "E 472e", "e-472e"])
+def test_e_number_with_letter(spelling: str) -> None:
+    assert verdict(spelling) == "maybe"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Caesar dressing", "non_vegan"),  # judged by its standard recipe...
+        ("Caesar dressing: olive oil, capers, nutritional yeast, lemon juice", "vegan"),  # ...until given
+        ("Pesto (basil, Grana Padano cheese, pine nuts)", "non_vegan"),
+        ("Almond croissant made with vegan butter", "maybe"),  # one part swapped, the egg wash unknown
+        ("Egg-free quiche", "maybe"),  # may still hold cream and cheese
+    ],
+)
+def test_dishes_are_judged_by_recipe_until_the_text_gives_one(text: str, expected: str) -> None:
+    assert verdict(text) == expected, check(text).summary
+
+
+def test_bare_additive_code_after_a_class_name() -> None:
+    # Australia and New Zealand print codes without the E.
+    assert verdict("Colour (120)") == "non_vegan"
+    assert verdict("Item 4471-B") == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Eggs", "non_vegan"),
+        ("anchovies", "non_vegan"),
+        ("PRAWNS", "non_vegan"),
+        ("Whey Powder (MILK)", "non_vegan"),
+        ("Contains: Milk, Soy", "non_vegan"),
+    ],
+)
+def test_case_plurals_and_allergen_notes(text: str, expected: str) -> None:
+    assert verdict(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("emulsifier (soy lecithin)", "vegan"),
+        ("emulsifier (sunflower lecithin)", "vegan"),
+        ("vitamin D3 (from lichen)", "vegan"),
+        ("vitamin D3 (lanolin)", "non_vegan"),
+        ("emulsifier (E471)", "maybe"),
+        ("natural flavouring (contains celery)", "maybe"),
+    ],
+)
+def test_a_bracket_settles_a_generic_item(text: str, expected: str) -> None:
+    assert verdict(text) == expected, check(text).summary
+
+
+MAYBE = ["sugar", "natural flavours", "mono- and diglycerides", "E471", "vitamin D3", "wine", "glycerin"]
+
+
+@pytest.mark.parametrize("text", MAYBE)
+def test_depends_on_the_source(text: str) -> None:
+    assert verdict(text) == "maybe"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("These boots have a suede upper and wool lining", "non_vegan"),
+        ("Shell: 100% polyester; Fill: 90% duck down, 10% feathers", "non_vegan"),
+        ("Shell: 100% polyester; Fill: 100% recycled polyester", "vegan"),
+        ("We went swimming with dolphins", "non_vegan"),
+        ("tickets for the dolphin show", "non_vegan"),
+        ("Aqua, Glycerin, Cera Alba, Lanolin, Parfum", "non_vegan"),
+        ("a nice day at the park", "unknown"),
+    ],
+)
+def test_sentences_materials_cosmetics_activities(text: str, expected: str) -> None:
+    assert verdict(text) == expected, check(text).summary
+
+
+# --------------------------------------------------------------------------- may contain
+
+
+MAY_CONTAIN = [
+    "May contain milk. Ingredients: oats, raisins, sunflower seeds",
+    "Oats, raisins, sunflower seeds (may contain traces of egg)",
+    "Ingredients: oats, raisins, sunflower seeds. Made in a factory that also handles eggs and milk.",
+    "Oats, raisins, sunflower seeds. Produced on equipment that also processes milk.",
+    "Oats, raisins, sunflower seeds. Traces of milk.",
+    "Oats, raisins, sunflower seeds. Not suitable for milk allergy sufferers.",
+]
+
+
+@pytest.mark.parametrize("text", MAY_CONTAIN)
+def test_may_contain_is_reported_apart_and_does_not_decide(text: str) -> None:
+    result = check(text)
+    assert result.verdict == "vegan", result.summary
+    assert result.may_contain, "the warning should be reported"
+    assert all(i.counts_as is None for i in result.items if i.name in {"milk", "egg"})
+
+
+def test_may_contain_stops_at_the_sentence_end() -> None:
+    result = check("May contain nuts. Ingredients: oats, milk powder")
+    assert result.verdict == "non_vegan"
+    assert [i.name for i in result.may_contain] == ["nuts"]
+    assert any(i.name == "milk powder" and i.counts_as == "non_vegan" for i in result.items)
+
+
+def test_an_ingredient_after_a_may_contain_line_still_counts() -> None:
+    assert verdict("May contain peanuts Ingredients: sugar, whey") == "non_vegan"
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Suitable for vegans", "vegan"),
+        ("Certified vegan. Ingredients: cocoa mass, sugar, natural flavouring", "vegan"),
+        ("Not suitable for vegans", "non_vegan"),
+        ("Suitable for vegetarians. Not suitable for vegans.", "non_vegan"),
+        ("Is this wine vegan?", "maybe"),  # a question claims nothing
+        ("Vegan chocolate with milk powder", "non_vegan"),  # an unqualified animal item still counts
+    ],
+)
+def test_label_claims(text: str, expected: str) -> None:
+    assert verdict(text) == expected, check(text).summary
+
+
+# --------------------------------------------------------------------------- result structure
+
+
+def test_result_items_carry_span_reason_status_and_alternatives() -> None:
+    text = "Sugar, wheat flour, whey powder (milk), E120, natural flavours"
+    result = check(text)
+    assert isinstance(result, CheckResult)
+    assert result.verdict == "non_vegan"
+    by_name = {i.name: i for i in result.items}
+    whey = next(i for i in result.items if i.text.lower().startswith("whey"))
+    assert text[whey.start : whey.end] == whey.text
+    assert whey.status == whey.counts_as == "non_vegan"
+    assert whey.reason and whey.alternatives
+    assert by_name["carmine"].text == "E120"
+    assert by_name["carmine"].category == "additive"
+    assert any(i.counts_as == "maybe" for i in result.items)
+    assert "non_vegan" in result.summary
+
+
+def test_negated_item_is_listed_but_does_not_count() -> None:
+    result = check("egg-free pasta: durum wheat semolina, water")
+    egg = next(i for i in result.items if i.name == "egg")
+    assert egg.negated and egg.counts_as is None and not egg.alternatives
+
+
+def test_unknown_terms_of_a_label_list() -> None:
+    result = check("Water, sugar, blorbium, quixotine")
+    assert result.unknown_terms == ["blorbium", "quixotine"]
+
+
+def test_to_dict_is_json_serialisable() -> None:
+    data = json.loads(json.dumps(check("honey, oats (may contain milk)").to_dict()))
+    assert data["verdict"] == "non_vegan"
+    assert set(data) == {"text", "verdict", "summary", "items", "may_contain", "unknown_terms", "claims"}
+    assert data["items"][0]["alternatives"][0]["name"]
+    assert data["may_contain"][0]["name"] == "milk"
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t"])
+def test_empty_text_is_an_error(text: str) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        check(text)
+
+
+def test_binary_text_is_an_error() -> None:
+    with pytest.raises(ValueError, match="binary"):
+        check("milk\x00\x01")
+
+
+# --------------------------------------------------------------------------- CLI
+
+runner = CliRunner()
+
+
+def test_cli_json_output() -> None:
+    result = runner.invoke(app, ["check", "--json", "Sugar, whey powder (milk), E 120"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "non_vegan"
+    assert {i["name"] for i in data["items"]} >= {"carmine"}
+
+
+def test_cli_table_output_shows_verdict_reason_and_alternatives() -> None:
+    result = runner.invoke(app, ["check", "honey"])
+    assert result.exit_code == 0, result.output
+    assert "Verdict: non_vegan" in result.stdout
+    assert "honey" in result.stdout.lower()
+    honey = check("honey").items[0]
+    assert honey.alternatives[0].name in result.stdout
+
+
+def test_cli_reports_may_contain_apart() -> None:
+    result = runner.invoke(app, ["check", "Oats, raisins. May contain milk."])
+    assert result.exit_code == 0
+    assert "May contain" in result.stdout and "Verdict: vegan" in result.stdout
+
+
+def test_cli_reads_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "label.txt"
+    path.write_text("Ingredients: oats, honey\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", "--file", str(path), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["verdict"] == "non_vegan"
+
+
+def test_cli_reads_stdin() -> None:
+    result = runner.invoke(app, ["check", "-f", "-", "--json"], input="vegan leather boots")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["verdict"] == "vegan"
+
+
+def _assert_clean_error(result: Result, needle: str) -> None:
+    """Exit code 2 and one line on stderr, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert needle in result.stderr
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_cli_empty_text(text: str) -> None:
+    _assert_clean_error(runner.invoke(app, ["check", text]), "empty")
+
+
+def test_cli_no_input() -> None:
+    _assert_clean_error(runner.invoke(app, ["check"]), "nothing to check")
+
+
+def test_cli_text_and_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_text("milk", encoding="utf-8")
+    _assert_clean_error(runner.invoke(app, ["check", "milk", "--file", str(path)]), "not both")
+
+
+def test_cli_binary_file(tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    _assert_clean_error(runner.invoke(app, ["check", "--file", str(path)]), "binary")
+
+
+def test_cli_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("cr\xe8me fra\xeeche".encode("latin-1"))
+    _assert_clean_error(runner.invoke(app, ["check", "--file", str(path)]), "UTF-8")
+
+
+def test_cli_empty_and_missing_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    _assert_clean_error(runner.invoke(app, ["check", "--file", str(empty)]), "empty")
+    _assert_clean_error(runner.invoke(app, ["check", "--file", str(tmp_path / "nope.txt")]), "cannot read")
+    _assert_clean_error(runner.invoke(app, ["check", "--file", str(tmp_path)]), "cannot read")
+
+
+def test_console_script_end_to_end() -> None:
+    script = Path(sys.executable).with_name("veganalign")
+    if not script.exists():
+        pytest.skip("the veganalign console script is not installed next to this Python")
+    ok = subprocess.run(
+        [str(script), "check", "--json", "Sugar, wheat flour, whey powder (milk), E120, natural flavours"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["verdict"] == "non_vegan"
+    bad = subprocess.run([str(script), "check", ""], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
