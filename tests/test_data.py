@@ -255,3 +255,12 @@ def test_import_rankings_jsonl_and_csv(tmp_path):
     )
     result = runner.invoke(app, ["data", "import-rankings", str(bad), "--out", str(out)])
     assert result.exit_code == 2 and "ranking" in result.output
+
+
+def test_a_short_question_padded_with_chatter_is_caught():
+    train = {"p": [("a", "what is foie gras? saw it on a menu and was curious")]}
+    matches, _ = find_contamination(train, {"descriptive": [("e", "What is foie gras?")]})
+    assert [m.train_id for m in matches] == ["a"]
+    # but two words in common are not enough
+    train = {"p": [("b", "Is foie gras legal in the UK?")]}
+    assert find_contamination(train, {"descriptive": [("e", "What is foie gras?")]})[0] == []

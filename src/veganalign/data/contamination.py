@@ -7,7 +7,10 @@ each aimed at one way a duplicate hides:
 - **token-set Jaccard** >= ``token_threshold`` over content words: catches reordered
   sentences and one-word swaps (a swap in a 10-word prompt keeps 9/11 of the set);
 - **shingle Jaccard** >= ``shingle_threshold`` over word 3-grams: catches long shared
-  passages inside otherwise different text.
+  passages inside otherwise different text;
+- **containment**: one text's whole normalised wording (at least ``min_contained_words``
+  words) appears inside the other ("What is foie gras?" inside "what is foie gras? saw
+  it on a menu"): a short question padded with chatter is still the same question.
 
 Short texts need care: "Is honey vegan?" and "Is gelatin vegan?" share most of their
 words but are different questions. Stop words are dropped from the token set and both
@@ -46,6 +49,14 @@ def shingles(text: str, n: int = 3) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
 
 
+def contained(padded_a: str, norm_b: str, min_words: int) -> bool:
+    """Whether either normalised text appears whole inside the other (``padded_a`` is ``f" {a} "``)."""
+    a = padded_a.strip()
+    if norm_b.count(" ") + 1 >= min_words and f" {norm_b} " in padded_a:
+        return True
+    return a.count(" ") + 1 >= min_words and f" {a} " in f" {norm_b} "
+
+
 def jaccard(a: frozenset, b: frozenset) -> float:
     if not a or not b:
         return 0.0
@@ -74,6 +85,7 @@ class Thresholds:
     token_threshold: float = 0.7
     shingle_threshold: float = 0.5
     min_tokens: int = 4
+    min_contained_words: int = 3
 
 
 class EvalIndex:
@@ -107,13 +119,15 @@ class EvalIndex:
                 counts[i] += 1
         best: tuple[int, str, float, float] | None = None
         best_score = -1.0
+        padded = f" {norm} "
         for i in counts:
             tj = jaccard(toks, self.tokens[i])
             sj = jaccard(sh, self.shingles[i])
-            score = max(tj, sj)
+            long_enough = min(len(toks), len(self.tokens[i])) >= self.t.min_tokens
+            is_near = long_enough and (tj >= self.t.token_threshold or sj >= self.t.shingle_threshold)
+            is_near = is_near or contained(padded, self.norm[i], self.t.min_contained_words)
+            score = 1.5 if is_near else max(tj, sj)  # a real duplicate always outranks a close miss
             if score > best_score:
-                long_enough = min(len(toks), len(self.tokens[i])) >= self.t.min_tokens
-                is_near = long_enough and (tj >= self.t.token_threshold or sj >= self.t.shingle_threshold)
                 best, best_score = (i, "near" if is_near else "none", tj, sj), score
         return best
 
@@ -196,6 +210,7 @@ def dedup(
     by_token: dict[str, list[int]] = defaultdict(list)
     kept_tokens: list[frozenset[str]] = []
     kept_shingles: list[frozenset[tuple[str, ...]]] = []
+    kept_norm: list[str] = []
     for rid, text in rows:
         norm = normalise(text)
         if norm in exact:
@@ -203,23 +218,24 @@ def dedup(
             continue
         toks, sh = content_tokens(text), shingles(text)
         dup_of = None
-        if len(toks) >= thresholds.min_tokens:
-            seen: set[int] = set()
-            for tok in toks:
-                for i in by_token.get(tok, ()):
-                    if i in seen:
-                        continue
-                    seen.add(i)
-                    if len(kept_tokens[i]) < thresholds.min_tokens:
-                        continue
-                    if (
+        seen: set[int] = set()
+        for tok in toks:
+            for i in by_token.get(tok, ()):
+                if i in seen:
+                    continue
+                seen.add(i)
+                long_enough = min(len(toks), len(kept_tokens[i])) >= thresholds.min_tokens
+                if (
+                    long_enough
+                    and (
                         jaccard(toks, kept_tokens[i]) >= thresholds.token_threshold
                         or jaccard(sh, kept_shingles[i]) >= thresholds.shingle_threshold
-                    ):
-                        dup_of = kept[i]
-                        break
-                if dup_of:
+                    )
+                ) or contained(f" {norm} ", kept_norm[i], thresholds.min_contained_words):
+                    dup_of = kept[i]
                     break
+            if dup_of:
+                break
         if dup_of:
             dropped.append((rid, dup_of))
             continue
@@ -229,4 +245,5 @@ def dedup(
         kept.append(rid)
         kept_tokens.append(toks)
         kept_shingles.append(sh)
+        kept_norm.append(norm)
     return kept, dropped
