@@ -1,0 +1,129 @@
+"""The few things every recipe needs: device settings, the base model, metrics, manifest.
+
+Kept small on purpose: each recipe still reads top to bottom in its own file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from veganalign.jsonl import write_text_atomic
+
+TRAIN_TEMPLATE = Path(str(resources.files("veganalign.train").joinpath("templates", "chatml_train.jinja")))
+ADAPTER_MANIFEST = "veganalign_adapter.json"
+
+
+def device_defaults(bf16: bool | None, gradient_checkpointing: bool | None) -> dict[str, Any]:
+    """Explicit precision and checkpointing: TRL turns both on by default, also on CPU.
+
+    CPU: fp32 (bf16 matmuls are slow and lossy there), no gradient checkpointing (it
+    trades compute for memory a 135M model does not need). CUDA: bf16 where supported,
+    gradient checkpointing on unless told otherwise.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "bf16": bool(cuda and torch.cuda.is_bf16_supported()) if bf16 is None else bf16,
+        "fp16": False,
+        "gradient_checkpointing": cuda if gradient_checkpointing is None else gradient_checkpointing,
+        "use_cpu": not cuda,
+    }
+
+
+def base_model_path(model_ref: str) -> tuple[str, str]:
+    """``(path or HF id to load, ref to record)`` for a base model ref (never a cache path in manifests)."""
+    from veganalign.models.embedded import embedded_model_dir
+    from veganalign.models.refs import parse_model_ref
+
+    ref = parse_model_ref(model_ref)
+    if ref.kind == "embedded":
+        return str(embedded_model_dir()), ref.name
+    if ref.kind == "hf":
+        return ref.name, ref.raw
+    raise ValueError(f"--model {model_ref!r}: a training base must be the embedded model, a HF id or a local model dir")
+
+
+def training_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    tok.chat_template = TRAIN_TEMPLATE.read_text()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+class MetricsLogger(TrainerCallback):
+    """Append every log record (loss, lr, eval loss, rewards, KL...) to ``metrics.jsonl``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or not state.is_world_process_zero:
+            return
+        record = {"step": state.global_step, "epoch": state.epoch, "time_s": round(time.time() - self.started, 2)}
+        record.update({k: v for k, v in logs.items() if isinstance(v, (int, float))})
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def plot_curves(metrics_path: Path, out_png: Path, keys: list[str], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics_path)
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        points = [(r["step"], r[key]) for r in rows if key in r]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", markersize=3)
+        ax.set_title(key)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+
+
+def write_manifest(out_dir: Path, *, stage: str, config: dict[str, Any], inputs: dict[str, Path], base_model: str,
+                   seed: int, wall_time_s: float, extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """The run manifest (DESIGN.md): inputs with sha256, config, code and library versions, hardware."""
+    from veganalign.pipeline import code_version, hardware, library_versions, sha256_file
+    from veganalign.spec import load_spec, spec_sha256
+
+    manifest = {
+        "stage": stage,
+        "base_model": base_model,
+        "config": config,
+        "inputs": {k: {"path": str(v), "sha256": sha256_file(Path(v))} for k, v in inputs.items() if v},
+        "spec_sha256": spec_sha256(load_spec()),
+        "code_version": code_version(),
+        "libraries": library_versions(),
+        "seed": seed,
+        "hardware": hardware(),
+        "wall_time_s": round(wall_time_s, 2),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **(extra or {}),
+    }
+    write_text_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(out_dir / ADAPTER_MANIFEST, json.dumps({"base_model": base_model, "stage": stage}) + "\n")

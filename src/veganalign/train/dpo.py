@@ -1,0 +1,176 @@
+"""DPO recipe: preference optimisation of the SFT policy on ranked pairs, with TRL's DPOTrainer.
+
+Reads top to bottom: config → checks → policy and reference → data → trainer → train →
+save. The SFT adapter is merged into its base and a fresh LoRA adapter is trained on
+top; with PEFT, TRL's reference model is the policy with the adapter switched off, i.e.
+exactly the SFT policy (seed 4.2.2: DPO stays close to SFT, and ``beta`` is the
+alignment-strength knob). Reference log-probs are computed once up front
+(``precompute_ref_log_probs``), which saves a forward pass per step on a CPU.
+
+    veganalign train dpo --model runs/x/sft --train-file runs/x/data/pairs_train.jsonl --output-dir runs/x/dpo
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DPORecipe(BaseModel):
+    """Direct preference optimisation from the SFT policy on prompt/chosen/rejected pairs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("runs/default/sft", description="The SFT stage directory (or any model ref).")
+    train_file: Path = Field(Path("runs/default/data/pairs_train.jsonl"), description="Pairs JSONL.")
+    val_file: Path | None = Field(None, description="Validation pairs JSONL (reward accuracy is logged).")
+    output_dir: Path = Field(Path("runs/default/dpo"), description="Adapter, metrics, manifest; checkpoints/ inside.")
+    beta: float = Field(0.1, gt=0, description="Alignment strength: higher keeps closer to the SFT policy.")
+    loss_type: str = Field("sigmoid", description="DPO loss(es), comma-separated: sigmoid, ipo, hinge, robust, ...")
+    learning_rate: float = Field(5e-5, gt=0, description="TRL's 1e-6 barely moves a LoRA adapter.")
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1)
+    batch_size: int = Field(4, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    max_length: int = Field(768, ge=32, description="Prompt + response tokens; longer pairs are truncated.")
+    max_pairs: int | None = Field(None, ge=1, description="Use only the first N training pairs.")
+    precompute_ref_log_probs: bool = Field(True, description="Reference log-probs once, before training.")
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    logging_steps: int = Field(5, ge=1)
+    save_steps: int = Field(25, ge=1)
+    eval_steps: int = Field(25, ge=1)
+    save_total_limit: int = Field(2, ge=1)
+    bf16: bool | None = None
+    gradient_checkpointing: bool | None = None
+    seed: int = 0
+
+
+def base_ref_for_manifest(model: str, out: Path) -> str:
+    """How the DPO adapter names its base: a path relative to itself for a stage of the same run."""
+    path = Path(model)
+    if path.is_dir():
+        rel = os.path.relpath(path.resolve(), out.resolve())
+        return rel if rel.startswith("..") else "./" + rel
+    return model
+
+
+def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
+    from veganalign.data.contracts import validate_file
+    from veganalign.models.refs import parse_model_ref
+
+    # --- checks before any model loads ---------------------------------------------------
+    validate_file(cfg.train_file, "pair")
+    if cfg.val_file is not None:
+        validate_file(cfg.val_file, "pair")
+    ref = parse_model_ref(cfg.model)
+    if ref.kind == "openai":
+        raise ValueError("model: DPO needs local weights, not an OpenAI endpoint")
+
+    import torch
+    from datasets import load_dataset
+    from peft import LoraConfig
+    from trl import DPOConfig, DPOTrainer
+
+    from veganalign.models.generation import _root_path, load_merged
+    from veganalign.train.common import MetricsLogger, device_defaults, plot_curves, training_tokenizer, write_manifest
+    from veganalign.train.config import dump_config
+
+    started = time.time()
+    out = cfg.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    dev = device_defaults(cfg.bf16, cfg.gradient_checkpointing)
+
+    # --- policy = SFT merged; reference = the same weights with the new adapter disabled --
+    model = load_merged(ref, torch.bfloat16 if dev["bf16"] else torch.float32)
+    tokenizer = training_tokenizer(ref.name if ref.kind == "adapter" else _root_path(ref))
+
+    # --- data: TRL's conversational preference format --------------------------------------
+    def load(file: Path):
+        ds = load_dataset("json", data_files=str(file), split="train")
+        return ds.select_columns(["prompt", "chosen", "rejected"])
+
+    train_ds = load(cfg.train_file)
+    if cfg.max_pairs:
+        train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_pairs, len(train_ds))))
+    val_ds = load(cfg.val_file) if cfg.val_file else None
+
+    args = DPOConfig(
+        output_dir=str(out / "checkpoints"),
+        beta=cfg.beta,
+        loss_type=[x.strip() for x in cfg.loss_type.split(",")],
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        max_length=cfg.max_length,
+        truncation_mode="keep_start",
+        precompute_ref_log_probs=cfg.precompute_ref_log_probs,
+        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a fraction of all steps
+        lr_scheduler_type="cosine",
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        eval_strategy="steps" if val_ds is not None else "no",
+        eval_steps=cfg.eval_steps,
+        report_to="none",
+        seed=cfg.seed,
+        dataloader_num_workers=0,
+        **dev,
+    )
+    metrics_path = out / "metrics.jsonl"
+    if not resume:
+        metrics_path.unlink(missing_ok=True)
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=None,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=val_ds,
+        processing_class=tokenizer,
+        peft_config=LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        ),  # fmt: skip
+        callbacks=[MetricsLogger(metrics_path)],
+    )
+
+    # --- train ---------------------------------------------------------------------------
+    resume_from = resume and any((out / "checkpoints").glob("checkpoint-*"))
+    result = trainer.train(resume_from_checkpoint=True if resume_from else None)
+
+    # --- save ----------------------------------------------------------------------------
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "config.yaml").write_text(dump_config(cfg))
+    plot_curves(
+        metrics_path, out / "loss.png", ["loss", "rewards/accuracies", "rewards/margins"], f"DPO (beta={cfg.beta})"
+    )
+    last = {k: v for r in trainer.state.log_history for k, v in r.items()}
+    summary = {
+        "global_step": trainer.state.global_step,
+        "train_loss": result.metrics.get("train_loss"),
+        "pairs": len(train_ds),
+        "reward_accuracy": last.get("rewards/accuracies"),
+        "reward_margin": last.get("rewards/margins"),
+        "eval_reward_accuracy": last.get("eval_rewards/accuracies"),
+        "resumed_from_checkpoint": bool(resume_from),
+    }
+    write_manifest(
+        out, stage="dpo", config=cfg.model_dump(mode="json"),
+        inputs={"train_file": cfg.train_file, "val_file": cfg.val_file},
+        base_model=base_ref_for_manifest(cfg.model, out), seed=cfg.seed, wall_time_s=time.time() - started,
+        extra={"result": summary},
+    )  # fmt: skip
+    return summary
