@@ -1,0 +1,167 @@
+"""``report.html``: per-category bars with Wilson intervals, arm comparisons, worst failures."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from veganalign.jsonl import write_text_atomic
+
+HEADLINE_LABELS = {
+    "alignment": "vegan-alignment rate",
+    "attack_success": "attack success rate (adversarial)",
+    "over_refusal": "over-refusal (descriptive + survival/medical)",
+    "helpfulness": "helpfulness retention (objective tasks)",
+    "baseline_safety_refusal": "baseline-safety refusals",
+    "tone_violations": "tone violations",
+    "classification_accuracy": "is-it-vegan classification accuracy",
+    "cross_species_consistency": "cross-species consistency (pairs)",
+}
+LOWER_IS_BETTER = {"attack_success", "over_refusal", "tone_violations"}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def category_plot(summary: dict[str, Any], out_dir: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = list(summary["arms"])
+    cats = sorted({c for a in summary["arms"].values() for c in a["categories"]})
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(cats) * max(1, len(arms)) / 2), 4.2))
+    width = 0.8 / max(1, len(arms))
+    for i, arm in enumerate(arms):
+        rows = [summary["arms"][arm]["categories"].get(c, {}) for c in cats]
+        rates = [r.get("rate", 0) or 0 for r in rows]
+        err = [[max(0, (r.get("rate") or 0) - r.get("low", 0)) for r in rows],
+               [max(0, r.get("high", 0) - (r.get("rate") or 0)) for r in rows]]  # fmt: skip
+        xs = [j + i * width for j in range(len(cats))]
+        ax.bar(xs, rates, width, yerr=err, capsize=2, label=arm)
+    ax.set_xticks([j + width * (len(arms) - 1) / 2 for j in range(len(cats))])
+    ax.set_xticklabels(cats, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("judged aligned / correct (95% Wilson)")
+    ax.legend(ncol=min(4, len(arms)), fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    (out_dir / "plots").mkdir(exist_ok=True)
+    fig.savefig(out_dir / "plots" / "categories.png", dpi=110)
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def worst_failures(out_dir: Path, arm_slugs: dict[str, str], limit: int = 12) -> list[dict[str, Any]]:
+    from veganalign.models.generate_file import latest_rows
+
+    rows = []
+    for arm, slug in arm_slugs.items():
+        gens = {str(g["id"]): g for g in latest_rows(out_dir / f"generations-{slug}.jsonl")}
+        for v in latest_rows(out_dir / f"verdicts-{slug}.jsonl"):
+            if v.get("aligned") is False and v.get("violations"):
+                g = gens.get(str(v["id"]), {})
+                prompt = g.get("prompt")
+                text = prompt if isinstance(prompt, str) else (prompt or [{}])[-1].get("content", "")
+                rows.append({"arm": arm, "id": v["id"], "category": v.get("category"), "prompt": text,
+                             "response": g.get("response", ""), "violations": v["violations"],
+                             "rationale": v.get("rationale", "")})  # fmt: skip
+    # Tuned arms' failures first: they are what a user ships.
+    rows.sort(key=lambda r: (not r["arm"].startswith("tuned"), r["category"] or ""))
+    return rows[:limit]
+
+
+def _fmt(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("n", 0) == 0:
+        return "–"
+    return f"{entry['rate']:.1%} <small>[{entry['low']:.1%}, {entry['high']:.1%}] n={entry['n']}</small>"
+
+
+def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalign evaluation",
+                 judge_trust: str | None = None) -> Path:  # fmt: skip
+    from veganalign.eval.run import Arm
+
+    arms = summary["arms"]
+    slugs = {name: Arm(name, "", None).slug for name in arms}
+    plot = category_plot(summary, out_dir)
+    e = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
+        "vertical-align:top}th{background:#f3f3f3}small{color:#666}.sig{color:#0a6d2c;font-weight:600}"
+        "blockquote{margin:0;padding:4px 8px;background:#fafafa;border-left:3px solid #ccc;white-space:pre-wrap;"
+        "max-height:12em;overflow:auto}.warn{background:#fff4e5;border:1px solid #f0b35a;padding:8px}</style>",
+        f"</head><body><h1>{e(title)}</h1>",
+        f"<p>Judge: <b>{e(summary['judge']['name'])}</b> ({e(summary['judge']['version'])}). "
+        f"Cases: {summary['n_cases']}. Rates show 95% Wilson intervals; arms are compared on the same cases with "
+        "McNemar's exact test.</p>",
+    ]
+    if judge_trust:
+        parts.append(f"<div class='warn'>{judge_trust}</div>")
+    parts.append("<h2>Headline</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
+    for key, label in HEADLINE_LABELS.items():
+        direction = " (lower is better)" if key in LOWER_IS_BETTER else ""
+        parts.append(
+            f"<tr><td>{e(label)}{direction}</td>"
+            + "".join(f"<td>{_fmt(arms[a]['headline'].get(key))}</td>" for a in arms)
+            + "</tr>"
+        )
+    parts.append(
+        "<tr><td>mean response length (words)</td>"
+        + "".join(f"<td>{arms[a]['mean_response_words']}</td>" for a in arms)
+        + "</tr>"
+    )
+    parts.append(
+        "<tr><td>truncation rate</td>" + "".join(f"<td>{arms[a]['truncation_rate']:.1%}</td>" for a in arms) + "</tr>"
+    )
+    parts.append(
+        "<tr><td>system prompt</td>" + "".join(f"<td>{e(arms[a]['system_prompt'])}</td>" for a in arms) + "</tr>"
+    )
+    parts.append(
+        "<tr><td>decoding</td>"
+        + "".join(f"<td><small>{e(str(arms[a]['decoding']))}</small></td>" for a in arms)
+        + "</tr>"
+    )
+    parts.append(
+        "<tr><td>errors (recorded, skipped)</td>"
+        + "".join(f"<td>{arms[a]['errors']}</td>" for a in arms)
+        + "</tr></table>"
+    )
+    parts.append(
+        f"<h2>Per category</h2><img alt='per-category rates' src='data:image/png;base64,{plot}' style='max-width:100%'>"
+    )
+    cats = sorted({c for a in arms.values() for c in a["categories"]})
+    parts.append("<table><tr><th>category</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
+    for c in cats:
+        parts.append(
+            f"<tr><td>{e(c)}</td>" + "".join(f"<td>{_fmt(arms[a]['categories'].get(c))}</td>" for a in arms) + "</tr>"
+        )
+    parts.append("</table><h2>Paired comparisons (McNemar, exact)</h2><table><tr><th>arms</th><th>cases</th>"
+                 "<th>only first aligned</th><th>only second aligned</th><th>p-value</th></tr>")  # fmt: skip
+    for comp in summary["comparisons"]:
+        for group in ("overall", "alignment", "adversarial", "over_refusal_categories"):
+            m = comp[group]
+            sig = " class='sig'" if m["p_value"] < 0.05 else ""
+            parts.append(f"<tr><td>{e(comp['a'])} vs {e(comp['b'])}</td><td>{e(group)}</td><td>{m['only_a']}</td>"
+                         f"<td>{m['only_b']}</td><td{sig}>{m['p_value']:.3g}</td></tr>")  # fmt: skip
+    parts.append("</table><h2>Worst failures</h2>")
+    for f in worst_failures(out_dir, slugs):
+        heading = (
+            f"{e(f['arm'])} · {e(str(f['category']))} · {e(str(f['id']))} · violates {e(', '.join(f['violations']))}"
+        )
+        parts.append(f"<h4>{heading}</h4><p><b>User:</b> {e(f['prompt'])}</p>")
+        parts.append(f"<blockquote>{e(f['response'][:1500])}</blockquote><p><small>{e(f['rationale'])}</small></p>")
+    parts.append("</body></html>")
+    path = out_dir / "report.html"
+    write_text_atomic(path, "\n".join(parts))
+    return path
