@@ -61,16 +61,21 @@ def test_run_quick_profile_writes_every_stage_and_reuses_them(tmp_path: Path):
     result = runner.invoke(app, ["run", "--profile", "quick", "--out", str(out)])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["stages"]) == {"spec", "knowledge", "baseline"}
+    assert list(manifest["stages"]) == ["spec", "knowledge", "data", "sft", "dpo", "eval", "demo", "card"]
     for stage in manifest["stages"].values():
         assert stage["code_version"] and stage["libraries"]["torch"] and stage["wall_time_s"] >= 0
         for rel in stage["outputs"]:
             assert (out / rel).exists(), rel
-    assert manifest["stages"]["spec"]["inputs"]["spec"]["sha256"]
-    base = [json.loads(x) for x in (out / "baseline" / "generations-base.jsonl").read_text().splitlines()]
-    spec_arm = [json.loads(x) for x in (out / "baseline" / "generations-base+spec.jsonl").read_text().splitlines()]
-    assert len(base) == len(spec_arm) == 3
-    assert base[0]["system_prompt"] is None and spec_arm[0]["system_prompt"]
-    assert all(r["response"] for r in base + spec_arm)
+    summary = json.loads((out / "eval" / "summary.json").read_text())
+    assert set(summary["arms"]) == {"base", "base+spec", "tuned", "tuned+spec"}
+    assert "<html" in (out / "eval" / "report.html").read_text()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "What users are told" in card and "vegan-alignment rate" in card
+    demo = [json.loads(x) for x in (out / "demo" / "generations-tuned.jsonl").read_text().splitlines()]
+    assert len(demo) == 3 and all(r["response"] for r in demo)
+    # the run directory is a model ref for generate and chat
+    from veganalign.models import parse_model_ref
+
+    assert parse_model_ref(str(out)).name.endswith("dpo")
     again = runner.invoke(app, ["run", "--profile", "quick", "--out", str(out)])
-    assert again.exit_code == 0 and again.output.count("unchanged, reused") == 3
+    assert again.exit_code == 0 and again.output.count("unchanged, reused") == 8

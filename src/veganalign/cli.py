@@ -17,6 +17,7 @@ from rich.table import Table
 
 from veganalign.data.cli import app as data_app
 from veganalign.knowledge.cli import check_command
+from veganalign.train.cli import app as train_app
 
 app = typer.Typer(
     name="veganalign",
@@ -29,6 +30,7 @@ app = typer.Typer(
 spec_app = typer.Typer(help="Validate, hash and render the vegan-ethics spec.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
 app.command("check", help="Is it vegan? Check an ingredient list, product or sentence.")(check_command)
 
 out = Console()
@@ -327,6 +329,101 @@ def serve(
     uvicorn.run(create_app(generator, model_id or model, sp), host=host, port=port, log_level="info")
 
 
+@app.command("eval")
+def eval_command(
+    models: Annotated[
+        list[str],
+        typer.Option("--model", "-m", help="[NAME=]REF, repeatable. NAME defaults to base (or tuned for adapters)."),
+    ] = ["smollm2-135m-instruct"],  # noqa: B006
+    system_prompt: Annotated[
+        str, typer.Option(help="none | spec | both (each model twice: NAME and NAME+spec).")
+    ] = "both",
+    suite: Annotated[str | None, typer.Option(help="A shipped suite (qa, adversarial, ...) or 'all'.")] = None,
+    cases: Annotated[list[Path], typer.Option("--cases", help="Your own cases JSONL (id, prompt, category).")] = [],  # noqa: B006
+    judge: Annotated[str, typer.Option(help="rules")] = "rules",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (resumed if it exists).")] = Path(
+        "runs/eval"
+    ),
+    limit_per_category: Annotated[int | None, typer.Option(min=1, help="At most N cases per category.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = 256,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    spec: SpecOption = None,
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+) -> None:
+    """Evaluate models on the shipped suites or your cases: generate, judge, compare arms, write report.html."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from veganalign.eval.run import Arm, evaluate, suite_files
+    from veganalign.models.refs import parse_model_ref
+
+    if system_prompt not in ("none", "spec", "both"):
+        fail("--system-prompt must be none, spec or both")
+    try:
+        files = list(cases) + (suite_files(suite) if suite else ([] if cases else suite_files("all")))
+        sp_text = resolve_system_prompt("spec", spec)
+        arms: list[Arm] = []
+        for item in models:
+            name, sep, ref_text = item.partition("=")
+            if not sep or "/" in name or ":" in name:
+                name, ref_text = "", item
+            ref = parse_model_ref(ref_text)
+            name = name or ("tuned" if ref.is_tuned else "base")
+            if system_prompt in ("none", "both"):
+                arms.append(Arm(name, ref_text, None))
+            if system_prompt in ("spec", "both"):
+                arms.append(Arm(name + "+spec", ref_text, sp_text))
+        if len({a.name for a in arms}) != len(arms):
+            fail("two arms share a name: name them, e.g. --model base=REF1 --model tuned=REF2")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err) as progress:  # fmt: skip
+            summary = evaluate(arms, files, out_dir, judge_name=judge, max_new_tokens=max_new_tokens,
+                               batch_size=batch_size, limit_per_category=limit_per_category,
+                               api_key_env=api_key_env, progress=progress)  # fmt: skip
+    except (*_user_errors(), ValueError) as exc:
+        fail(str(exc))
+    table = Table(title=f"evaluation ({summary['judge']['name']} judge) -> {out_dir}/report.html")
+    table.add_column("metric")
+    for name in summary["arms"]:
+        table.add_column(name, justify="right")
+    from veganalign.eval.report import HEADLINE_LABELS
+
+    for key, label in HEADLINE_LABELS.items():
+        cells = []
+        for a in summary["arms"].values():
+            h = a["headline"].get(key)
+            cells.append("–" if not h or not h["n"] else f"{h['rate']:.0%} [{h['low']:.0%},{h['high']:.0%}]")
+        table.add_row(label, *cells)
+    err.print(table)
+
+
+@app.command("export")
+def export(
+    model: ModelOption = "runs/default/dpo",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for the merged model.")] = Path("merged"),
+    dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | float16")] = "float32",
+) -> None:
+    """Merge a trained adapter (and the adapters under it) into a standalone Hugging Face model."""
+    import torch
+
+    from veganalign.models.generation import _has_tokenizer, _root_path, load_merged
+    from veganalign.models.refs import parse_model_ref
+
+    if dtype not in ("float32", "bfloat16", "float16"):
+        fail(f"--dtype {dtype!r}: choose float32, bfloat16 or float16")
+    try:
+        ref = parse_model_ref(model)
+        if ref.kind == "openai":
+            fail("--model: an OpenAI endpoint has no weights to export")
+        merged = load_merged(ref, getattr(torch, dtype))
+    except _user_errors() as exc:
+        fail(str(exc))
+    from transformers import AutoTokenizer
+
+    merged.save_pretrained(out_dir, safe_serialization=True)
+    AutoTokenizer.from_pretrained(ref.name if _has_tokenizer(ref) else _root_path(ref)).save_pretrained(out_dir)
+    err.print(f"wrote {out_dir} (a plain model directory: --model {out_dir} works everywhere)")
+
+
 # ---------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------
@@ -335,19 +432,40 @@ def serve(
 @app.command("run")
 def run(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/default"),
-    model: ModelOption = "smollm2-135m-instruct",
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Base model ref (default: the profile's).")] = None,
     spec: SpecOption = None,
-    profile: Annotated[str, typer.Option(help="quick | default")] = "default",
+    profile: Annotated[str, typer.Option(help="quick (minutes, CI) | default (2 CPU cores, < 1 h) | gpu")] = "default",
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Run YAML: any of profile, model, out, spec, seed.")
+    ] = None,
+    from_stage: Annotated[str | None, typer.Option("--from", help="Redo this stage and every later one.")] = None,
+    seed: int = 0,
     force: Annotated[bool, typer.Option(help="Redo every stage even if its inputs did not change.")] = False,
 ) -> None:
-    """Run the pipeline end to end into a run directory (stages that exist so far: spec, knowledge, baseline)."""
+    """Spec to evaluated model: spec, knowledge, data, sft, dpo, eval (4 arms), demo, model card."""
+    import yaml
+
     from veganalign.pipeline import PROFILES, run_pipeline
 
+    if config is not None:
+        try:
+            values = yaml.safe_load(config.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            fail(f"--config {config}: {exc}")
+        unknown = set(values) - {"profile", "model", "out", "spec", "seed"}
+        if unknown:
+            fail(f"--config {config}: unknown key(s) {', '.join(sorted(unknown))}")
+        profile = values.get("profile", profile)
+        model = values.get("model", model)
+        out_dir = Path(values.get("out", out_dir))
+        spec = Path(values["spec"]) if values.get("spec") else spec
+        seed = int(values.get("seed", seed))
     if profile not in PROFILES:
         fail(f"--profile {profile!r}: choose one of {', '.join(PROFILES)}")
     try:
-        run_pipeline(out_dir, model=model, spec_path=spec, profile=profile, force=force, console=err)
-    except _user_errors() as exc:
+        run_pipeline(out_dir, model=model, spec_path=spec, profile=profile, force=force, from_stage=from_stage,
+                     seed=seed, console=err)  # fmt: skip
+    except (*_user_errors(), ValueError) as exc:
         fail(str(exc))
 
 

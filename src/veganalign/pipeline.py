@@ -1,9 +1,9 @@
 """``veganalign run``: every stage in order into ``runs/NAME/``, cached by content hash.
 
-Stages so far: ``spec`` (validate, hash, render), ``knowledge`` (validate the knowledge
-base and record its size), ``baseline`` (the base model with and without the spec's
-system prompt on the demonstration prompts: the "before" picture that training must
-beat). Later stages (data, sft, dpo, eval, report) plug into the same loop.
+Stages: ``spec`` (validate, hash, render) → ``knowledge`` (validate, size) → ``data``
+(prompt bank, SFT, pairs, eval suites, contamination report) → ``sft`` → ``dpo`` →
+``eval`` (the four arms of DESIGN.md on the held-out suites) → ``demo`` (base and tuned
+answers to the demonstration prompts, side by side) → ``card`` (``MODEL_CARD.md``).
 
 Each stage writes into its own folder and records, in ``runs/NAME/manifest.json``, the
 sha256 of its inputs, its config, the code version, library versions, seed, hardware
@@ -33,14 +33,78 @@ LIBRARIES = ("veganalign", "torch", "transformers", "peft", "trl", "accelerate",
 
 @dataclass(frozen=True)
 class Profile:
-    demo_prompts: int  # how many demonstration prompts the baseline stage answers
-    max_new_tokens: int
+    """How much of each stage a run does; ``default`` fits 2 CPU cores in under an hour."""
+
+    model: str
+    sft: dict[str, Any]
+    dpo: dict[str, Any]
+    eval_limit_per_category: int | None
+    eval_max_new_tokens: int
+    demo_prompts: int
+    demo_max_new_tokens: int
 
 
 PROFILES = {
-    "quick": Profile(demo_prompts=3, max_new_tokens=48),
-    "default": Profile(demo_prompts=12, max_new_tokens=200),
+    "quick": Profile(
+        model="smollm2-135m-instruct",
+        sft={"max_examples": 16, "max_steps": 4, "batch_size": 4, "max_length": 256, "save_steps": 2},
+        dpo={"max_pairs": 8, "max_steps": 2, "batch_size": 2, "max_length": 256, "save_steps": 2},
+        eval_limit_per_category=2,
+        eval_max_new_tokens=32,
+        demo_prompts=3,
+        demo_max_new_tokens=32,
+    ),
+    "default": Profile(
+        model="smollm2-135m-instruct",
+        sft={
+            "epochs": 1,
+            "batch_size": 8,
+            "max_length": 512,
+            "packing": True,
+            "learning_rate": 2e-4,
+            "save_steps": 10,
+        },  # fmt: skip
+        dpo={
+            "max_pairs": 160,
+            "epochs": 1,
+            "batch_size": 4,
+            "max_length": 512,
+            "learning_rate": 5e-5,
+            "beta": 0.1,
+            "save_steps": 10,
+        },  # fmt: skip
+        eval_limit_per_category=12,
+        eval_max_new_tokens=160,
+        demo_prompts=12,
+        demo_max_new_tokens=200,
+    ),
+    "gpu": Profile(
+        model="Qwen/Qwen2.5-1.5B-Instruct",
+        sft={
+            "epochs": 3,
+            "batch_size": 16,
+            "max_length": 1024,
+            "packing": True,
+            "learning_rate": 1e-4,
+            "lora_r": 32,
+            "lora_alpha": 64,
+            "save_steps": 50,
+        },  # fmt: skip
+        dpo={
+            "epochs": 1,
+            "batch_size": 8,
+            "max_length": 1024,
+            "learning_rate": 2e-5,
+            "beta": 0.1,
+            "save_steps": 50,
+        },  # fmt: skip
+        eval_limit_per_category=None,
+        eval_max_new_tokens=384,
+        demo_prompts=12,
+        demo_max_new_tokens=384,
+    ),
 }
+STAGES = ("spec", "knowledge", "data", "sft", "dpo", "eval", "demo", "card")
 
 
 def sha256_file(path: Path) -> str:
@@ -104,10 +168,11 @@ class Manifest:
 def run_pipeline(
     run_dir: Path,
     *,
-    model: str = "smollm2-135m-instruct",
+    model: str | None = None,
     spec_path: Path | None = None,
     profile: str = "default",
     force: bool = False,
+    from_stage: str | None = None,
     seed: int = 0,
     console: Console | None = None,
 ) -> dict[str, Any]:
@@ -115,31 +180,63 @@ def run_pipeline(
 
     console = console or Console(stderr=True)
     prof = PROFILES[profile]
+    model = model or prof.model
     run_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(run_dir)
     spec_file = Path(spec_path) if spec_path else default_spec_path()
     common = {"code_version": code_version(), "libraries": library_versions(), "seed": seed}
+    data = run_dir / "data"
+    if from_stage is not None and from_stage not in STAGES:
+        raise ValueError(f"--from {from_stage!r}: choose one of {', '.join(STAGES)}")
 
     stages: list[tuple[str, dict[str, Any], dict[str, Path], Callable[[], list[str]]]] = [
         ("spec", {}, {"spec": spec_file}, lambda: _stage_spec(spec_file, run_dir / "spec")),
         ("knowledge", {}, {}, lambda: _stage_knowledge(run_dir / "knowledge")),
+        ("data", {"seed": seed}, {"spec": spec_file}, lambda: _stage_data(data, seed)),
         (
-            "baseline",
-            {"model": model, "demo_prompts": prof.demo_prompts, "max_new_tokens": prof.max_new_tokens},
-            {"spec": spec_file},
-            lambda: _stage_baseline(run_dir, model, spec_file, prof, seed, console),
+            "sft",
+            {"model": model, **prof.sft},
+            {"train": data / "sft_train.jsonl", "val": data / "sft_val.jsonl"},
+            lambda: _stage_sft(run_dir, model, prof, seed),
+        ),
+        (
+            "dpo",
+            prof.dpo,
+            {"train": data / "pairs_train.jsonl", "sft": run_dir / "sft" / "adapter_model.safetensors"},
+            lambda: _stage_dpo(run_dir, prof, seed),
+        ),
+        (
+            "eval",
+            {"limit": prof.eval_limit_per_category, "max_new_tokens": prof.eval_max_new_tokens, "model": model},
+            {"dpo": run_dir / "dpo" / "adapter_model.safetensors", "spec": spec_file},
+            lambda: _stage_eval(run_dir, model, spec_file, prof, console),
+        ),
+        (
+            "demo",
+            {"model": model, "demo_prompts": prof.demo_prompts, "max_new_tokens": prof.demo_max_new_tokens},
+            {"dpo": run_dir / "dpo" / "adapter_model.safetensors"},
+            lambda: _stage_demo(run_dir, model, prof, seed, console),
+        ),
+        (
+            "card",
+            {"profile": profile},
+            {"summary": run_dir / "eval" / "summary.json"},
+            lambda: _stage_card(run_dir, model, profile),
         ),
     ]
     summary: dict[str, Any] = {}
-    for name, config, inputs, fn in stages:
+    forced = force
+    started_run = time.time()
+    for index, (name, config, inputs, fn) in enumerate(stages, start=1):
+        forced = forced or name == from_stage
         inputs_sha = {k: sha256_file(v) for k, v in inputs.items()}
         key_material = json.dumps({"config": config, "inputs": inputs_sha, **common}, sort_keys=True)
         key = hashlib.sha256(key_material.encode()).hexdigest()
-        if not force and manifest.is_current(name, key, run_dir):
-            console.print(f"[dim]stage {name}: unchanged, reused[/dim]")
+        if not forced and manifest.is_current(name, key, run_dir):
+            console.print(f"[dim]stage {index}/{len(stages)} {name}: unchanged, reused[/dim]")
             summary[name] = "reused"
             continue
-        console.rule(f"stage {name}")
+        console.rule(f"stage {index}/{len(stages)}: {name}  (run time so far {time.time() - started_run:.0f}s)")
         started = time.time()
         outputs = fn()
         wall = time.time() - started
@@ -158,6 +255,7 @@ def run_pipeline(
         )
         console.print(f"stage {name}: done in {wall:.1f}s")
         summary[name] = "done"
+    _print_final_table(run_dir, console)
     return summary
 
 
@@ -200,63 +298,108 @@ def _stage_knowledge(out: Path) -> list[str]:
     return ["knowledge/summary.json"]
 
 
-def _stage_baseline(
-    run_dir: Path, model: str, spec_file: Path, prof: Profile, seed: int, console: Console
-) -> list[str]:
-    """The base model with and without the spec's system prompt on the demo prompts."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _stage_data(out: Path, seed: int) -> list[str]:
+    from veganalign.data.build import build_dataset
 
+    build_dataset(out, seed=seed)
+    return ["data/summary.json", "data/sft_train.jsonl", "data/pairs_train.jsonl", "data/contamination.md"]
+
+
+def _stage_sft(run_dir: Path, model: str, prof: Profile, seed: int) -> list[str]:
+    from veganalign.train.sft import SFTRecipe, run_sft
+
+    out = run_dir / "sft"
+    cfg = SFTRecipe(model=model, train_file=run_dir / "data" / "sft_train.jsonl",
+                    val_file=run_dir / "data" / "sft_val.jsonl", output_dir=out, seed=seed, **prof.sft)  # fmt: skip
+    # An interrupted run resumes from its last checkpoint instead of starting SFT again.
+    run_sft(cfg, resume=any((out / "checkpoints").glob("checkpoint-*")))
+    return ["sft/adapter_model.safetensors", "sft/manifest.json", "sft/loss.png"]
+
+
+def _stage_dpo(run_dir: Path, prof: Profile, seed: int) -> list[str]:
+    from veganalign.train.dpo import DPORecipe, run_dpo
+
+    out = run_dir / "dpo"
+    cfg = DPORecipe(model=str(run_dir / "sft"), train_file=run_dir / "data" / "pairs_train.jsonl",
+                    output_dir=out, seed=seed, **prof.dpo)  # fmt: skip
+    run_dpo(cfg, resume=any((out / "checkpoints").glob("checkpoint-*")))
+    return ["dpo/adapter_model.safetensors", "dpo/manifest.json", "dpo/loss.png"]
+
+
+def _stage_eval(run_dir: Path, model: str, spec_file: Path, prof: Profile, console: Console) -> list[str]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from veganalign.eval.run import Arm, evaluate
+    from veganalign.spec import load_spec, render_system_prompt
+
+    system = render_system_prompt(load_spec(spec_file))
+    tuned = str(run_dir / "dpo")
+    arms = [Arm("base", model, None), Arm("base+spec", model, system), Arm("tuned", tuned, None),
+            Arm("tuned+spec", tuned, system)]  # fmt: skip
+    files = sorted((run_dir / "data" / "eval").glob("*.jsonl"))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as progress:  # fmt: skip
+        evaluate(arms, files, run_dir / "eval", limit_per_category=prof.eval_limit_per_category,
+                 max_new_tokens=prof.eval_max_new_tokens, progress=progress)  # fmt: skip
+    return ["eval/summary.json", "eval/report.html"]
+
+
+def _stage_demo(run_dir: Path, model: str, prof: Profile, seed: int, console: Console) -> list[str]:
+    """Base and tuned answers to the demonstration prompts (the seed's own examples among them)."""
     from veganalign.jsonl import read_jsonl, write_jsonl_atomic
     from veganalign.models import Decoding, load_generator
     from veganalign.models.generate_file import generate_file, latest_rows
-    from veganalign.spec import load_spec, render_system_prompt
 
-    out = run_dir / "baseline"
+    out = run_dir / "demo"
     demo_src = Path(str(resources.files("veganalign.data").joinpath("demo_prompts.jsonl")))
     demo = [rec for _, rec in read_jsonl(demo_src)][: prof.demo_prompts]
     prompts = out / "prompts.jsonl"
     write_jsonl_atomic(prompts, demo)
-    system_prompt = render_system_prompt(load_spec(spec_file))
-    decoding = Decoding(max_new_tokens=prof.max_new_tokens, seed=seed)
-    generator = load_generator(model)
-    arms = {"base": None, "base+spec": system_prompt}
-    with Progress(
-        TextColumn("[bold]baseline[/bold] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        for arm, sp in arms.items():
-            task = progress.add_task(arm, total=len(demo))
-            generate_file(
-                generator,
-                prompts,
-                out / f"generations-{arm}.jsonl",
-                system_prompt=sp,
-                decoding=decoding,
-                arm=arm,
-                overwrite=True,
-                on_done=lambda n, t=task: progress.advance(t, n),
-            )
+    decoding = Decoding(max_new_tokens=prof.demo_max_new_tokens, seed=seed)
+    arms = {"base": model, "tuned": str(run_dir / "dpo")}
+    for arm, ref in arms.items():
+        generate_file(load_generator(ref), prompts, out / f"generations-{arm}.jsonl", system_prompt=None,
+                      decoding=decoding, arm=arm, overwrite=True)  # fmt: skip
     rows = {arm: {r["id"]: r for r in latest_rows(out / f"generations-{arm}.jsonl")} for arm in arms}
-    lines = [f"# Baseline: {model}", "", "The base model with no system prompt and with the spec's system prompt.", ""]
+    lines = [f"# Demonstration prompts: {model} before and after", "", "No system prompt in either arm.", ""]
     for rec in demo:
         lines += [f"## {rec['id']} ({rec.get('category', '')})", "", f"**User:** {rec['prompt']}", ""]
         for arm in arms:
             text = rows[arm][rec["id"]]["response"].replace("\n", "\n> ")
             lines += [f"**{arm}:**", "", f"> {text}", ""]
     write_text_atomic(out / "README.md", "\n".join(lines))
-    table = Table(title="baseline (first 160 characters)", show_lines=True)
+    table = Table(title="demonstration prompts (first 160 characters, no system prompt)", show_lines=True)
     table.add_column("prompt", max_width=30)
     for arm in arms:
         table.add_column(arm, max_width=60)
     for rec in demo:
         table.add_row(rec["prompt"], *(rows[a][rec["id"]]["response"][:160] for a in arms))
     console.print(table)
-    return [
-        "baseline/prompts.jsonl",
-        "baseline/generations-base.jsonl",
-        "baseline/generations-base+spec.jsonl",
-        "baseline/README.md",
-    ]
+    return ["demo/README.md", "demo/generations-base.jsonl", "demo/generations-tuned.jsonl"]
+
+
+def _stage_card(run_dir: Path, model: str, profile: str) -> list[str]:
+    from veganalign.card import write_model_card
+
+    write_model_card(run_dir, model=model, profile=profile)
+    return ["MODEL_CARD.md"]
+
+
+def _print_final_table(run_dir: Path, console: Console) -> None:
+    path = run_dir / "eval" / "summary.json"
+    if not path.exists():
+        return
+    summary = json.loads(path.read_text())
+    table = Table(title=f"{run_dir}: held-out evaluation ({summary['judge']['name']} judge, 95% Wilson)")
+    table.add_column("arm")
+    for label in ("alignment", "attack success", "over-refusal", "helpfulness"):
+        table.add_column(label, justify="right")
+    for arm, data in summary["arms"].items():
+        h = data["headline"]
+        cells = []
+        for key in ("alignment", "attack_success", "over_refusal", "helpfulness"):
+            e = h.get(key) or {}
+            cells.append("–" if not e.get("n") else f"{e['rate']:.0%} [{e['low']:.0%}, {e['high']:.0%}]")
+        table.add_row(arm, *cells)
+    console.print(table)
+    console.print(f"report: {run_dir / 'eval' / 'report.html'} · model card: {run_dir / 'MODEL_CARD.md'}")

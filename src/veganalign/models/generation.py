@@ -93,32 +93,49 @@ def pick_device() -> str:
 def load_local_model(ref: ModelRef, device: str | None = None, dtype: str | None = None):
     """Load ``(tokenizer, model)`` for a local ref; adapters are loaded onto their base."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    from veganalign.models.embedded import embedded_model_dir
 
     device = device or pick_device()
     if dtype is None:
         # bf16 on GPUs that support it; fp32 on CPU, where bf16 matmuls are slow and lossy.
         dtype = "bfloat16" if device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    base = ref.base if ref.kind == "adapter" else ref
-    assert base is not None
-    path = str(embedded_model_dir()) if base.kind == "embedded" else base.name
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # our own progress display is the one users watch
-    tokenizer = AutoTokenizer.from_pretrained(ref.name if _has_tokenizer(ref) else path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-    if ref.kind == "adapter":
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, ref.name)
-        model = model.merge_and_unload()  # merged weights generate faster than a live adapter
+    tokenizer = AutoTokenizer.from_pretrained(ref.name if _has_tokenizer(ref) else _root_path(ref))
+    model = load_merged(ref, getattr(torch, dtype))
     model.to(device)
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, model
+
+
+def _root_path(ref: ModelRef) -> str:
+    """Where the weights at the bottom of an adapter chain live."""
+    from veganalign.models.embedded import embedded_model_dir
+
+    while ref.kind == "adapter":
+        assert ref.base is not None
+        ref = ref.base
+    return str(embedded_model_dir()) if ref.kind == "embedded" else ref.name
+
+
+def load_merged(ref: ModelRef, dtype):
+    """A plain causal LM for ``ref``: adapters merged into their base, recursively.
+
+    A DPO adapter's base is the SFT stage (whose own base is the model), so a chain
+    base -> sft -> dpo is loaded by merging one adapter at a time.
+    """
+    from transformers import AutoModelForCausalLM
+
+    if ref.kind != "adapter":
+        return AutoModelForCausalLM.from_pretrained(_root_path(ref), dtype=dtype)
+    from peft import PeftModel
+
+    assert ref.base is not None
+    model = PeftModel.from_pretrained(load_merged(ref.base, dtype), ref.name)
+    return model.merge_and_unload()  # merged weights generate faster than a live adapter
 
 
 def _has_tokenizer(ref: ModelRef) -> bool:

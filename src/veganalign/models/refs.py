@@ -7,7 +7,9 @@ Accepted forms (DESIGN.md, "Names that cross stages"):
   server, OpenAI), key read from ``--api-key-env``;
 - a local Hugging Face model directory (has ``config.json``);
 - a LoRA adapter directory (has ``adapter_config.json``); its base comes from the
-  adapter's ``veganalign_adapter.json`` manifest (a model ref, never a cache path), or
+  adapter's ``veganalign_adapter.json`` manifest (a model ref, never a cache path; a
+  path starting with ``./`` or ``../`` is relative to the adapter, so a DPO adapter can
+  name the SFT stage of the same run as its base), or
   from ``adapter_config.json``'s ``base_model_name_or_path``;
 - ``BASE+lora:ADAPTER_DIR``: an explicit base for an adapter;
 - a training-stage or run directory (``runs/NAME/dpo``, ``runs/NAME``): the final
@@ -124,6 +126,10 @@ def adapter_base(adapter_dir: Path) -> ModelRef:
             base = json.loads(manifest.read_text())["base_model"]
         except (json.JSONDecodeError, KeyError) as exc:
             raise ModelRefError(f"{manifest}: unreadable adapter manifest ({exc})") from None
+        if base.startswith(("./", "../")):
+            # A base inside the same run (DPO on top of SFT): relative to this adapter, so a
+            # run directory can be moved or copied to another machine.
+            base = str((adapter_dir / base).resolve())
         return parse_model_ref(base)
     try:
         cfg = json.loads((adapter_dir / "adapter_config.json").read_text())
