@@ -156,9 +156,13 @@ def test_source_names_file_and_line(kb: knowledge.KnowledgeBase) -> None:
 
 
 def test_missing_field_names_file_line_entry_and_field(tmp_path: Path) -> None:
-    body = "entries:\n" + GOOD_ENTRY.format(name="milk", synonyms="cow's milk") + (
-        "  - name: cream\n    status: non_vegan\n    category: dairy\n"
-        "    alternatives: [{name: oat cream, good_for: [creaminess]}]\n"
+    body = (
+        "entries:\n"
+        + GOOD_ENTRY.format(name="milk", synonyms="cow's milk")
+        + (
+            "  - name: cream\n    status: non_vegan\n    category: dairy\n"
+            "    alternatives: [{name: oat cream, good_for: [creaminess]}]\n"
+        )
     )
     path = write(tmp_path, "bad.yaml", body)
     message = load_error(path)
