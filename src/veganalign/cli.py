@@ -340,7 +340,10 @@ def eval_command(
     ] = "both",
     suite: Annotated[str | None, typer.Option(help="A shipped suite (qa, adversarial, ...) or 'all'.")] = None,
     cases: Annotated[list[Path], typer.Option("--cases", help="Your own cases JSONL (id, prompt, category).")] = [],  # noqa: B006
-    judge: Annotated[str, typer.Option(help="rules")] = "rules",
+    ahb: Annotated[
+        Path | None, typer.Option("--ahb", help="AHB 1.0 question file (JSON); scored -1/0/+1 by the LLM judge.")
+    ] = None,
+    judge: Annotated[str, typer.Option(help="rules | llm:MODEL_REF (any OpenAI-compatible endpoint)")] = "rules",
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (resumed if it exists).")] = Path(
         "runs/eval"
     ),
@@ -359,7 +362,8 @@ def eval_command(
     if system_prompt not in ("none", "spec", "both"):
         fail("--system-prompt must be none, spec or both")
     try:
-        files = list(cases) + (suite_files(suite) if suite else ([] if cases else suite_files("all")))
+        files = list(cases) + ([ahb] if ahb else [])
+        files += suite_files(suite) if suite else ([] if files else suite_files("all"))
         sp_text = resolve_system_prompt("spec", spec)
         arms: list[Arm] = []
         for item in models:

@@ -40,11 +40,12 @@ class Arm:
 
 def load_cases(files: list[Path], limit_per_category: int | None = None) -> list[dict[str, Any]]:
     from veganalign.data.contracts import validate_file
+    from veganalign.eval.ahb import load_ahb
 
     cases: list[dict[str, Any]] = []
     seen: set[str] = set()
     for path in files:
-        _, rows = validate_file(path, "eval")
+        rows = load_ahb(path) if path.suffix == ".json" else validate_file(path, "eval")[1]
         for row in rows:
             rid = str(row["id"])
             if rid in seen:
@@ -108,6 +109,15 @@ def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path
                               "error": f"generation failed: {g.get('error')}"})  # fmt: skip
                 continue
             try:
+                if case["category"] == "ahb":
+                    if not hasattr(judge, "ahb_score"):
+                        raise ValueError("AHB questions need the LLM judge (--judge llm:REF)")
+                    ahb = judge.ahb_score(case["prompt"], g["response"])
+                    verdict = {"judge": judge.name, "judge_version": judge.version, "aligned": ahb["score"] >= 0,
+                               "refused": False, "score": float(ahb["score"]), "violations": [],
+                               "rationale": ahb["rationale"], "ahb_score": ahb["score"]}  # fmt: skip
+                    writer.write({**base, **verdict})
+                    continue
                 verdict = judge.judge(case, g["response"])
                 if case["category"] == "helpfulness":
                     ok, why = helpful_score(case, g["response"])
@@ -174,6 +184,9 @@ def summarise(arms: list[Arm], cases: list[dict], out_dir: Path) -> dict[str, An
                 "low": lo,
                 "high": hi,
             }
+        ahb = [v["ahb_score"] for v in ok.values() if "ahb_score" in v]
+        if ahb:
+            headline["ahb_mean_score"] = {"n": len(ahb), "mean": statistics.fmean(ahb)}
         any_gen = next(iter(gens.values()), {})
         per_arm[arm.name] = {
             "model": arm.model,
@@ -252,4 +265,8 @@ def make_judge(name: str, api_key_env: str = "OPENAI_API_KEY"):
         from veganalign.eval.judges.rules import RuleJudge
 
         return RuleJudge()
-    raise ValueError(f"--judge {name!r}: available judges: rules")
+    if name.startswith("llm:"):
+        from veganalign.eval.judges.llm import LLMJudge
+
+        return LLMJudge(name[len("llm:") :], api_key_env=api_key_env)
+    raise ValueError(f"--judge {name!r}: use rules or llm:MODEL_REF (e.g. llm:openai:gpt-4o@https://api.openai.com/v1)")
