@@ -170,3 +170,33 @@ def test_resume_continues_from_the_checkpoint(tiny_model, data_dir, tmp_path):
     resumed = [m["step"] for m in metrics(out) if "loss" in m][len(done) :]
     assert resumed[0] == ckpt + 1 and resumed[-1] == 40  # continues, not from step 1
     assert json.loads((out / "manifest.json").read_text())["result"]["resumed_from_checkpoint"] is True
+
+
+def test_two_process_ddp_on_cpu(tiny_model, data_dir, tmp_path):
+    """The same recipe under `accelerate launch`: two CPU processes (gloo), one adapter out."""
+    import veganalign
+
+    config = Path(veganalign.__file__).parent / "train" / "configs" / "accelerate" / "ddp-cpu.yaml"
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "-m", "veganalign",
+           "train", "sft", "--model", str(tiny_model), "--train-file", str(data_dir / "sft_train.jsonl"),
+           "--output-dir", str(out), "--max-steps", "4", "--batch-size", "2", "--max-length", "128",
+           "--max-examples", "16", "--logging-steps", "1", "--save-steps", "4"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "adapter_model.safetensors").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["result"]["global_step"] == 4
+
+
+def test_export_merges_an_adapter_into_a_plain_model(sft_run, tmp_path):
+    out = tmp_path / "merged"
+    result = runner.invoke(app, ["export", "--model", str(sft_run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "config.json").exists() and not (out / "adapter_config.json").exists()
+    from veganalign.models import Decoding, load_generator
+
+    merged = load_generator(str(out)).generate([[{"role": "user", "content": "hi"}]], Decoding(max_new_tokens=6))
+    adapter = load_generator(str(sft_run)).generate([[{"role": "user", "content": "hi"}]], Decoding(max_new_tokens=6))
+    assert merged[0].text == adapter[0].text  # the same model, merged

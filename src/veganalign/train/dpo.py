@@ -152,6 +152,8 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
 
     # --- save ----------------------------------------------------------------------------
     trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        return {"global_step": trainer.state.global_step}  # rank 0 writes the rest
     tokenizer.save_pretrained(str(out))
     (out / "config.yaml").write_text(dump_config(cfg))
     plot_curves(

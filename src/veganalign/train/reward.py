@@ -167,6 +167,8 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
 
     # --- save: the adapter, and a merged classifier for the RL recipe ---------------------------
     trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        return {"global_step": trainer.state.global_step}  # rank 0 writes the rest
     merged = trainer.model.merge_and_unload()
     merged.save_pretrained(out / "merged")
     tokenizer.save_pretrained(out / "merged")

@@ -182,6 +182,8 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
 
     # --- save --------------------------------------------------------------------------------
     trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        return {"global_step": trainer.state.global_step}  # rank 0 writes the rest
     tokenizer.save_pretrained(str(out))
     (out / "config.yaml").write_text(dump_config(cfg))
     plot_curves(metrics_path, out / "reward.png", ["reward", "kl", "loss"], f"GRPO (beta={cfg.beta})")

@@ -177,6 +177,8 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
 
     # --- save: the adapter at the stage root, with what it needs to be a model ref ------
     trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        return {"global_step": trainer.state.global_step}  # rank 0 writes the rest
     tokenizer.save_pretrained(str(out))
     (out / "config.yaml").write_text(dump_config(cfg))
     plot_curves(metrics_path, out / "loss.png", ["loss", "eval_loss"], f"SFT ({cfg.method}) on {base_ref}")
