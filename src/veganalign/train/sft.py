@@ -39,7 +39,12 @@ class SFTRecipe(BaseModel):
     batch_size: int = Field(8, ge=1, description="Per-device batch size.")
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_length: int = Field(768, ge=32, description="Tokens per example; longer ones are truncated at the end.")
-    packing: bool = Field(False, description="Pack examples into max_length blocks (padding-free).")
+    packing: bool = Field(
+        False,
+        description="Pack examples into max_length blocks, padding-free: fast with FlashAttention on a GPU; on a CPU "
+        "the flattened batch makes SDPA attention quadratic in the whole batch, so leave it off there.",
+    )
+    group_by_length: bool = Field(True, description="Batch examples of similar length together (less padding).")
     system_prompt: Literal["none", "spec", "mixed"] = Field(
         "none", description="none: train without a system prompt; spec: with the spec's; mixed: half and half."
     )
@@ -108,7 +113,8 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
 
     train_ds = load(cfg.train_file)
     if cfg.max_examples:
-        train_ds = train_ds.select(range(min(cfg.max_examples, len(train_ds))))
+        # A seeded random subset: the file is ordered by domain, and a prefix would be one domain.
+        train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_examples, len(train_ds))))
     val_ds = load(cfg.val_file) if cfg.val_file else None
 
     # --- model ------------------------------------------------------------------------
@@ -141,6 +147,7 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
         max_length=cfg.max_length,
         truncation_mode="keep_start",  # keeps the prompt; only an over-long answer's tail is cut
         packing=cfg.packing,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length and not cfg.packing else "random",
         assistant_only_loss=True,
         warmup_steps=cfg.warmup_ratio,  # a float below 1 is a fraction of all steps
         lr_scheduler_type=cfg.lr_scheduler,
