@@ -165,7 +165,8 @@ class Manifest:
 
     def record(self, stage: str, rec: dict[str, Any]) -> None:
         self.data["stages"][stage] = rec
-        write_text_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+        # Stages stay in the order they first ran (no sort_keys): the manifest reads like the pipeline.
+        write_text_atomic(self.path, json.dumps(self.data, indent=2) + "\n")
 
 
 def run_pipeline(
@@ -315,7 +316,7 @@ def _stage_sft(run_dir: Path, model: str, prof: Profile, seed: int) -> list[str]
     cfg = SFTRecipe(model=model, train_file=run_dir / "data" / "sft_train.jsonl",
                     val_file=run_dir / "data" / "sft_val.jsonl", output_dir=out, seed=seed, **prof.sft)  # fmt: skip
     # An interrupted run resumes from its last checkpoint instead of starting SFT again.
-    run_sft(cfg, resume=any((out / "checkpoints").glob("checkpoint-*")))
+    run_sft(cfg, resume=(out / "checkpoints").is_dir())
     return ["sft/adapter_model.safetensors", "sft/manifest.json", "sft/loss.png"]
 
 
@@ -325,7 +326,7 @@ def _stage_dpo(run_dir: Path, prof: Profile, seed: int) -> list[str]:
     out = run_dir / "dpo"
     cfg = DPORecipe(model=str(run_dir / "sft"), train_file=run_dir / "data" / "pairs_train.jsonl",
                     output_dir=out, seed=seed, **prof.dpo)  # fmt: skip
-    run_dpo(cfg, resume=any((out / "checkpoints").glob("checkpoint-*")))
+    run_dpo(cfg, resume=(out / "checkpoints").is_dir())
     return ["dpo/adapter_model.safetensors", "dpo/manifest.json", "dpo/loss.png"]
 
 

@@ -48,19 +48,57 @@ _E_NUMBER = re.compile(r"e\d{3,4}[a-z]?$")
 _BARE_CODE = re.compile(r"\d{3,4}[a-z]?$")
 # Additive class names on labels; a bare code after one is an E-number ("emulsifier (471)").
 _ADDITIVE_CLASSES = frozenset(
-    {"emulsifier", "emulsifiers", "colour", "colours", "stabiliser", "stabilisers", "thickener", "thickeners",
-     "regulator", "regulators", "antioxidant", "antioxidants", "preservative", "preservatives", "agent",
-     "agents", "sweetener", "sweeteners", "humectant", "humectants", "enhancer", "enhancers", "acid", "acids",
-     "salts", "gum", "starch", "ins"}
+    {
+        "emulsifier",
+        "emulsifiers",
+        "colour",
+        "colours",
+        "stabiliser",
+        "stabilisers",
+        "thickener",
+        "thickeners",
+        "regulator",
+        "regulators",
+        "antioxidant",
+        "antioxidants",
+        "preservative",
+        "preservatives",
+        "agent",
+        "agents",
+        "sweetener",
+        "sweeteners",
+        "humectant",
+        "humectants",
+        "enhancer",
+        "enhancers",
+        "acid",
+        "acids",
+        "salts",
+        "gum",
+        "starch",
+        "ins",
+    }
 )
 
 # US -> UK spelling, so data written either way matches text written either way.
 _SPELLING_PAIRS = {
-    "color": "colour", "flavor": "flavour", "yogurt": "yoghurt", "fiber": "fibre",
-    "savory": "savoury", "stabilizer": "stabiliser", "caramelized": "caramelised",
-    "pasteurized": "pasteurised", "hydrolyzed": "hydrolysed", "sulfite": "sulphite",
-    "sulfate": "sulphate", "sulfur": "sulphur", "aluminum": "aluminium", "odor": "odour",
-    "mold": "mould", "center": "centre", "gelatine": "gelatin",
+    "color": "colour",
+    "flavor": "flavour",
+    "yogurt": "yoghurt",
+    "fiber": "fibre",
+    "savory": "savoury",
+    "stabilizer": "stabiliser",
+    "caramelized": "caramelised",
+    "pasteurized": "pasteurised",
+    "hydrolyzed": "hydrolysed",
+    "sulfite": "sulphite",
+    "sulfate": "sulphate",
+    "sulfur": "sulphur",
+    "aluminum": "aluminium",
+    "odor": "odour",
+    "mold": "mould",
+    "center": "centre",
+    "gelatine": "gelatin",
 }
 
 
@@ -163,10 +201,22 @@ def phrase_key(phrase: str) -> str:
 # --------------------------------------------------------------------------- plurals
 
 _IRREGULAR_PLURALS = {
-    "goose": "geese", "mouse": "mice", "louse": "lice", "tooth": "teeth", "foot": "feet",
-    "ox": "oxen", "calf": "calves", "leaf": "leaves", "loaf": "loaves", "half": "halves",
-    "knife": "knives", "wolf": "wolves", "shelf": "shelves", "hoof": "hooves",
-    "child": "children", "person": "people",
+    "goose": "geese",
+    "mouse": "mice",
+    "louse": "lice",
+    "tooth": "teeth",
+    "foot": "feet",
+    "ox": "oxen",
+    "calf": "calves",
+    "leaf": "leaves",
+    "loaf": "loaves",
+    "half": "halves",
+    "knife": "knives",
+    "wolf": "wolves",
+    "shelf": "shelves",
+    "hoof": "hooves",
+    "child": "children",
+    "person": "people",
 }
 _SAME_PLURAL = {"fish", "sheep", "deer", "moose", "bison", "swine", "squid", "offal", "shellfish"}
 
@@ -280,9 +330,25 @@ class CheckResult:
 
 # Words after which a matched item is negated, with the items listed after it.
 _PREFIX_NEGATORS = frozenset(
-    {"no", "without", "non", "zero", "excluding", "excludes", "exclude", "never", "not", "nor", "minus",
-     # advice that takes an item out: "replace the eggs with flax eggs", "omit the honey"
-     "replace", "swap", "omit", "skip", "ditch"}
+    {
+        "no",
+        "without",
+        "non",
+        "zero",
+        "excluding",
+        "excludes",
+        "exclude",
+        "never",
+        "not",
+        "nor",
+        "minus",
+        # advice that takes an item out: "replace the eggs with flax eggs", "omit the honey"
+        "replace",
+        "swap",
+        "omit",
+        "skip",
+        "ditch",
+    }
 )
 _NEGATION_WORDS = _PREFIX_NEGATORS | {"free"}
 _NEGATION_FILLERS_MAX = 2  # "no added milk", "does not contain milk"
@@ -302,14 +368,25 @@ _PLANT_BASES = frozenset({"plant", "vegetable", "veg", "nut", "grain", "legume",
 # Vegan qualifiers after an item: "chicken-style pieces", "egg replacer", "milk alternative".
 _VEGAN_SUFFIXES = frozenset(
     {
-        "style", "alternative", "alternatives", "substitute", "substitutes", "replacer", "replacers",
-        "replacement", "replacements", "analogue", "analogues", "analog", "analogs", "look", "effect",
+        "style",
+        "alternative",
+        "alternatives",
+        "substitute",
+        "substitutes",
+        "replacer",
+        "replacers",
+        "replacement",
+        "replacements",
+        "analogue",
+        "analogues",
+        "analog",
+        "analogs",
+        "look",
+        "effect",
     }
 )
 # Before an item: "soya alternative to yoghurt", "substitute for egg", "instead of butter".
-_ALTERNATIVE_TO = frozenset(
-    {"alternative", "alternatives", "substitute", "substitutes", "replacement", "instead"}
-)
+_ALTERNATIVE_TO = frozenset({"alternative", "alternatives", "substitute", "substitutes", "replacement", "instead"})
 
 # Plant analogues named "<plant> <animal food>": "pistachio milk", "cashew cheese",
 # "cauliflower steak", "seitan kebab". The plant word must be one that such analogues
@@ -317,15 +394,76 @@ _ALTERNATIVE_TO = frozenset(
 # food with a flavour, so flavour words are deliberately absent from these lists.
 # The data lists the common analogues as entries; these tables catch the rest.
 _MILK_BASES = frozenset(
-    {"almond", "cashew", "hazelnut", "macadamia", "walnut", "pecan", "pistachio", "peanut", "brazil", "oat",
-     "oats", "rice", "soy", "soya", "soybean", "coconut", "hemp", "pea", "flax", "linseed", "sesame",
-     "sunflower", "quinoa", "spelt", "tigernut", "chickpea", "lupin", "barley", "potato", "plant"}
+    {
+        "almond",
+        "cashew",
+        "hazelnut",
+        "macadamia",
+        "walnut",
+        "pecan",
+        "pistachio",
+        "peanut",
+        "brazil",
+        "oat",
+        "oats",
+        "rice",
+        "soy",
+        "soya",
+        "soybean",
+        "coconut",
+        "hemp",
+        "pea",
+        "flax",
+        "linseed",
+        "sesame",
+        "sunflower",
+        "quinoa",
+        "spelt",
+        "tigernut",
+        "chickpea",
+        "lupin",
+        "barley",
+        "potato",
+        "plant",
+    }
 )
-_BUTTER_BASES = _MILK_BASES | {"cocoa", "cacao", "shea", "mango", "kokum", "murumuru", "cupuacu", "illipe",
-                               "avocado", "apple", "pumpkin", "seed", "nut"}
+_BUTTER_BASES = _MILK_BASES | {
+    "cocoa",
+    "cacao",
+    "shea",
+    "mango",
+    "kokum",
+    "murumuru",
+    "cupuacu",
+    "illipe",
+    "avocado",
+    "apple",
+    "pumpkin",
+    "seed",
+    "nut",
+}
 _MEAT_ANALOGUE_BASES = frozenset(
-    {"tofu", "tempeh", "seitan", "soy", "soya", "jackfruit", "mushroom", "cauliflower", "carrot", "coconut",
-     "eggplant", "aubergine", "beetroot", "celeriac", "lentil", "chickpea", "tvp", "banana", "watermelon"}
+    {
+        "tofu",
+        "tempeh",
+        "seitan",
+        "soy",
+        "soya",
+        "jackfruit",
+        "mushroom",
+        "cauliflower",
+        "carrot",
+        "coconut",
+        "eggplant",
+        "aubergine",
+        "beetroot",
+        "celeriac",
+        "lentil",
+        "chickpea",
+        "tvp",
+        "banana",
+        "watermelon",
+    }
 )
 _ANALOGUE_BASES: dict[str, frozenset[str]] = {
     **dict.fromkeys(("milk", "drink", "cheese", "yoghurt", "mylk"), _MILK_BASES),
@@ -334,8 +472,24 @@ _ANALOGUE_BASES: dict[str, frozenset[str]] = {
     # milk powder, and French "almond cream" is frangipane (butter and eggs).
     "cream": frozenset({"cashew", "oat", "oats", "soy", "soya", "coconut", "rice", "spelt", "hemp", "pea", "plant"}),
     **dict.fromkeys(
-        ("bacon", "steak", "steaks", "jerky", "wings", "lox", "nuggets", "mince", "chorizo", "kebab", "tuna",
-         "ham", "pepperoni", "schnitzel", "ribs", "meatballs"),
+        (
+            "bacon",
+            "steak",
+            "steaks",
+            "jerky",
+            "wings",
+            "lox",
+            "nuggets",
+            "mince",
+            "chorizo",
+            "kebab",
+            "tuna",
+            "ham",
+            "pepperoni",
+            "schnitzel",
+            "ribs",
+            "meatballs",
+        ),
         _MEAT_ANALOGUE_BASES,
     ),
 }
@@ -390,8 +544,7 @@ _TRACE = frozenset({"trace", "traces"})
 # A kitchen or bakery needs "shared" or "also handles": "made in our kitchen with eggs"
 # names an ingredient, not a cross-contact risk.
 _PLANT_ROOMS = frozenset(
-    {"factory", "factories", "facility", "facilities", "equipment", "premises", "environment", "site", "line",
-     "lines"}
+    {"factory", "factories", "facility", "facilities", "equipment", "premises", "environment", "site", "line", "lines"}
 )
 _FACILITY = _PLANT_ROOMS | {"kitchen", "kitchens", "bakery", "fryer", "fryers"}
 _MADE = frozenset({"made", "produced", "manufactured", "packed", "processed", "packaged", "baked"})
@@ -632,7 +785,7 @@ def _is_warning_start(words: list[str], gaps: list[str], i: int) -> bool:
 
 
 def _negate(toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int]) -> None:
-    """"no X", "without X or Y", "free from X, Y", "X-free", "X, Y and Z free"."""
+    """ "no X", "without X or Y", "free from X, Y", "X-free", "X, Y and Z free"."""
     words, gaps = toks.words, toks.gaps
     if _NEGATION_WORDS.isdisjoint(words):
         return
@@ -875,9 +1028,7 @@ def _bracket_end(gaps: list[str], i: int) -> int:
     return len(gaps)
 
 
-def _claims(
-    toks: Tokens, owner: list[int], sentence: list[int], questions: set[int]
-) -> tuple[list[str], bool, bool]:
+def _claims(toks: Tokens, owner: list[int], sentence: list[int], questions: set[int]) -> tuple[list[str], bool, bool]:
     """Label claims: "suitable for vegans", "certified vegan", "not suitable for vegans".
 
     A question ("is this vegan?") claims nothing. "plant-based" on its own counts as a
@@ -952,8 +1103,18 @@ def _item(text: str, toks: Tokens, hit: _Hit) -> MatchedItem:
     alternatives = hit.alternatives if counts in ("non_vegan", "maybe") or hit.may_contain else ()
     # Positional: this runs for every item of every text, and keywords cost ~30% more.
     return MatchedItem(
-        text[start:end], start, end, entry.name, entry.status, entry.category, entry.reason,
-        counts, hit.negated, hit.qualifier, note, alternatives,
+        text[start:end],
+        start,
+        end,
+        entry.name,
+        entry.status,
+        entry.category,
+        entry.reason,
+        counts,
+        hit.negated,
+        hit.qualifier,
+        note,
+        alternatives,
     )
 
 
@@ -986,8 +1147,27 @@ def _coverage(text: str, toks: Tokens, hits: list[_Hit]) -> tuple[list[str], boo
 _HEADER_WORDS = frozenset({"ingredients", "ingredient", "contains", "composition", "inci", "allergens"})
 # A list part with one of these words is a statement about the product, not an ingredient.
 _STATEMENT_WORDS = frozenset(
-    {"may", "traces", "trace", "suitable", "vegan", "vegans", "vegetarian", "vegetarians", "free", "certified",
-     "allergy", "allergens", "factory", "facility", "equipment", "store", "keep", "best", "serve"}
+    {
+        "may",
+        "traces",
+        "trace",
+        "suitable",
+        "vegan",
+        "vegans",
+        "vegetarian",
+        "vegetarians",
+        "free",
+        "certified",
+        "allergy",
+        "allergens",
+        "factory",
+        "facility",
+        "equipment",
+        "store",
+        "keep",
+        "best",
+        "serve",
+    }
 )
 
 

@@ -25,7 +25,7 @@ class InputError(Exception):
 
 def check_command(
     text: str | None = typer.Argument(
-        None, help='The text to check: an ingredient list, a product or dish description, or a sentence.'
+        None, help="The text to check: an ingredient list, a product or dish description, or a sentence."
     ),
     file: Path | None = typer.Option(
         None, "--file", "-f", help="Read the text from this file instead ('-' reads stdin). The whole file is one text."

@@ -34,8 +34,18 @@ Category = Literal[
 ]
 
 FOOD_CATEGORIES = {
-    "meat", "poultry", "fish", "seafood", "dairy", "egg", "bee_product",
-    "animal_fat", "animal_derivative", "additive", "dish", "plant_food",
+    "meat",
+    "poultry",
+    "fish",
+    "seafood",
+    "dairy",
+    "egg",
+    "bee_product",
+    "animal_fat",
+    "animal_derivative",
+    "additive",
+    "dish",
+    "plant_food",
 }
 E_NUMBER = re.compile(r"^E\d{3,4}[a-z]?(\([ivx]+\))?$")
 

@@ -19,6 +19,19 @@ TRAIN_TEMPLATE = Path(str(resources.files("veganalign.train").joinpath("template
 ADAPTER_MANIFEST = "veganalign_adapter.json"
 
 
+def last_valid_checkpoint(checkpoints: Path) -> str | None:
+    """The newest checkpoint that finished saving, or None.
+
+    A run killed while writing a checkpoint leaves a folder without ``trainer_state.json``
+    (the Trainer writes it last); resuming from it would fail, so it is skipped and the
+    run loses at most one checkpoint interval.
+    """
+    done = [p for p in checkpoints.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    if not done:
+        return None
+    return str(max(done, key=lambda p: int(p.name.split("-")[-1])))
+
+
 def device_defaults(bf16: bool | None, gradient_checkpointing: bool | None) -> dict[str, Any]:
     """Explicit precision and checkpointing: TRL turns both on by default, also on CPU.
 

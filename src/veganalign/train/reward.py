@@ -95,7 +95,14 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     from trl import RewardConfig, RewardTrainer
 
     from veganalign.models.generation import _root_path, load_merged
-    from veganalign.train.common import MetricsLogger, device_defaults, plot_curves, training_tokenizer, write_manifest
+    from veganalign.train.common import (
+        MetricsLogger,
+        device_defaults,
+        last_valid_checkpoint,
+        plot_curves,
+        training_tokenizer,
+        write_manifest,
+    )
     from veganalign.train.config import dump_config
 
     started = time.time()
@@ -158,8 +165,8 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
         ),  # fmt: skip
         callbacks=[MetricsLogger(metrics_path)],
     )
-    resume_from = resume and any((out / "checkpoints").glob("checkpoint-*"))
-    result = trainer.train(resume_from_checkpoint=True if resume_from else None)
+    resume_from = last_valid_checkpoint(out / "checkpoints") if resume else None
+    result = trainer.train(resume_from_checkpoint=resume_from)
 
     # --- held-out accuracy on prompts never trained on ---------------------------------------
     trainer.model.eval()

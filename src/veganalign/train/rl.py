@@ -110,7 +110,14 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
     from trl import GRPOConfig, GRPOTrainer
 
     from veganalign.models.generation import _root_path, load_merged
-    from veganalign.train.common import MetricsLogger, device_defaults, plot_curves, training_tokenizer, write_manifest
+    from veganalign.train.common import (
+        MetricsLogger,
+        device_defaults,
+        last_valid_checkpoint,
+        plot_curves,
+        training_tokenizer,
+        write_manifest,
+    )
     from veganalign.train.config import dump_config
     from veganalign.train.dpo import base_ref_for_manifest
 
@@ -177,8 +184,8 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
         callbacks=[MetricsLogger(metrics_path)],
     )
 
-    resume_from = resume and any((out / "checkpoints").glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume_from else None)
+    resume_from = last_valid_checkpoint(out / "checkpoints") if resume else None
+    trainer.train(resume_from_checkpoint=resume_from)
 
     # --- save --------------------------------------------------------------------------------
     trainer.save_model(str(out))

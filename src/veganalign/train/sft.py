@@ -86,6 +86,7 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
         MetricsLogger,
         base_model_path,
         device_defaults,
+        last_valid_checkpoint,
         plot_curves,
         training_tokenizer,
         write_manifest,
@@ -179,8 +180,8 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     )
 
     # --- train ------------------------------------------------------------------------
-    resume_from = resume and any((out / "checkpoints").glob("checkpoint-*"))
-    result = trainer.train(resume_from_checkpoint=True if resume_from else None)
+    resume_from = last_valid_checkpoint(out / "checkpoints") if resume else None
+    result = trainer.train(resume_from_checkpoint=resume_from)
 
     # --- save: the adapter at the stage root, with what it needs to be a model ref ------
     trainer.save_model(str(out))
