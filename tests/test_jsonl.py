@@ -75,3 +75,13 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
         write_jsonl_atomic(path, broken())
     assert load_finished_rows(path) == [{"id": 1}]
     assert [p.name for p in tmp_path.iterdir()] == ["data.jsonl"]
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    write_jsonl_atomic(tmp_path / "a.jsonl", [{"id": 1}])
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.jsonl").stat().st_mode) == 0o666 & ~mask

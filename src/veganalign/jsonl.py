@@ -100,6 +100,17 @@ def check_messages(messages: Any, field: str = "messages") -> None:
         raise ContractError("", None, field, "the conversation must start with a user turn")
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; a finished output gets the usual permissions. Read once at
+# import: os.umask is process-wide, and flipping it later could race with other threads.
+FILE_MODE = 0o666 & ~_read_umask()
+
+
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
     """Write all records to ``path`` via a temporary file and rename; returns the count."""
     path = Path(path)
@@ -111,6 +122,7 @@ def write_jsonl_atomic(path: str | Path, records: Iterable[dict[str, Any]]) -> i
             for record in records:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -125,6 +137,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
