@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -204,7 +203,3 @@ def _human_pair(rid: str, prompt: Any, chosen: str, rejected: str, annotator: st
         "source": f"human:{annotator}",
         "license": license,
     }
-
-
-def dumps_pairs(pairs: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)

@@ -46,10 +46,6 @@ class ModelRef:
     base_url: str | None = None  # for openai refs
 
     @property
-    def is_local(self) -> bool:
-        return self.kind != "openai"
-
-    @property
     def is_tuned(self) -> bool:
         return self.kind == "adapter"
 
