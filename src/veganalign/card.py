@@ -101,8 +101,9 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
             "## Evaluation (held-out suites)",
             "",
             f"Judge: **{ev['judge']['name']}** ({ev['judge']['version']}), used in no training or data-filtering step "
-            "of this run (pairs are ranked by construction). Its agreement with human gold labels is **not measured** "
-            "yet for this version: read the figures as the rule judge's, with its known blind spots.",
+            "of this run (pairs are ranked by construction).",
+            "",
+            *_trust_lines(ev["judge"]),
             "",
             "| metric | " + " | ".join(arms) + " |",
             "|---|" + "---|" * len(arms),
@@ -135,8 +136,9 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
         "",
         f"- A {model} model is small: it follows the spec's direction but its facts (nutrition, history, law) are "
         "not reliable; do not deploy it for medical or dietary advice.",
-        "- The headline judge is rule-based: it reads recommendations sentence by sentence and can miss paraphrased "
-        "or implied recommendations, and over-credit refusals. Check the worst failures in `eval/report.html`.",
+        "- The headline judge is rule-based: it reads recommendations sentence by sentence and cannot tell a coherent "
+        "answer from fluent nonsense; where its agreement with the gold labels is flagged above, its rates there are "
+        "weak evidence. Check the worst failures in `eval/report.html`.",
         "- The evaluation covers the shipped suites' categories in English only.",
         "- Deploy behind `veganalign serve`, which applies the spec's system prompt that users cannot remove.",
         "",
@@ -144,3 +146,22 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
     path = run_dir / "MODEL_CARD.md"
     write_text_atomic(path, "\n".join(lines))
     return path
+
+
+def _trust_lines(judge: dict) -> list[str]:
+    """The judge's agreement with the blind human gold labels, or "not measured"."""
+    trust = judge.get("trust") or {}
+    if not trust.get("measured"):
+        return ["Its agreement with the human gold labels is **not measured** for this judge version: read the "
+                "figures as unvalidated."]  # fmt: skip
+    o = trust["overall"]
+    cats = ", ".join(
+        f"{c} κ={a['kappa'] if a['kappa'] is not None else 'n/a'}" + (" ⚠" if a["flag"] else "")
+        for c, a in trust["categories"].items()
+    )  # fmt: skip
+    return [
+        f"Judge trust: agreement with {trust['gold_items']} gold responses labeled blind by people (labelers' own "
+        f"κ={trust['labeler_kappa']}): overall accuracy {o['accuracy']:.0%}, Cohen's κ={o['kappa']}. Per category: "
+        f"{cats}. ⚠ marks κ below {trust['trust_kappa']}: rates in those categories ("
+        f"{', '.join(trust['flagged_categories']) or 'none'}) are weak evidence."
+    ]

@@ -352,6 +352,10 @@ def eval_command(
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     spec: SpecOption = None,
     api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+    inspect_dir: Annotated[
+        Path | None,
+        typer.Option("--inspect", help="Only write the selected cases as an Inspect AI task into this directory."),
+    ] = None,
 ) -> None:
     """Evaluate models on the shipped suites or your cases: generate, judge, compare arms, write report.html."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -365,6 +369,10 @@ def eval_command(
         files = list(cases) + ([ahb] if ahb else [])
         files += suite_files(suite) if suite else ([] if files else suite_files("all"))
         sp_text = resolve_system_prompt("spec", spec)
+        if inspect_dir is not None:
+            _export_inspect(files, inspect_dir, judge, limit_per_category, sp_text, api_key_env, models[0],
+                            system_prompt)  # fmt: skip
+            return
         arms: list[Arm] = []
         for item in models:
             name, sep, ref_text = item.partition("=")
@@ -398,6 +406,89 @@ def eval_command(
             cells.append("–" if not h or not h["n"] else f"{h['rate']:.0%} [{h['low']:.0%},{h['high']:.0%}]")
         table.add_row(label, *cells)
     err.print(table)
+
+
+def _export_inspect(files, inspect_dir, judge, limit_per_category, sp_text, api_key_env, model, system_prompt):
+    from veganalign.eval.inspect_export import export_inspect, run_instructions
+    from veganalign.models.refs import parse_model_ref
+
+    if inspect_dir.exists() and not inspect_dir.is_dir():
+        fail(f"--inspect {inspect_dir}: exists and is not a directory; give a directory for the Inspect task")
+    name, sep, ref_text = model.partition("=")
+    model = ref_text if sep and "/" not in name and ":" not in name else model
+    ref = parse_model_ref(model)
+    task_path = export_inspect(files, inspect_dir, judge, limit_per_category=limit_per_category,
+                               spec_system_prompt=sp_text, api_key_env=api_key_env)  # fmt: skip
+    n = sum(1 for _ in (inspect_dir / "dataset.jsonl").open(encoding="utf-8"))
+    err.print(f"wrote {task_path} ({n} cases); nothing was generated", highlight=False, soft_wrap=True)
+    if ref.kind == "openai":
+        endpoint = {"model": ref.name, "base_url": ref.base_url, "api_key": f"${api_key_env}"}
+    else:
+        endpoint = {"model": model}
+        err.print(f"serve the model first: veganalign serve --model {model} --policy none", highlight=False,
+                  soft_wrap=True, markup=False)  # fmt: skip
+    variants = {"none": [()], "spec": [("system_prompt=spec",)], "both": [(), ("system_prompt=spec",)]}
+    lines = (
+        ln
+        for args in variants[system_prompt]
+        for ln in run_instructions(task_path, task_args=args, **endpoint).splitlines()
+    )
+    err.print("\n".join(dict.fromkeys(lines)), highlight=False, soft_wrap=True, markup=False)
+
+
+@app.command("agreement")
+def agreement_command(
+    judges: Annotated[
+        list[str] | None, typer.Option("--judge", help="rules (default) | classifier | llm:MODEL_REF, repeatable.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option(help="Write agreement-<judge version>.json into the package's gold folder (reports use it).")
+    ] = False,
+    markdown: Annotated[Path | None, typer.Option(help="Also write the table as Markdown here.")] = None,
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+) -> None:
+    """How far each judge can be trusted: agreement with the blind human gold set, per category (Cohen's kappa)."""
+    from veganalign.eval.gold import agreement, agreement_markdown, load_gold, write_agreement
+    from veganalign.eval.run import make_judge
+    from veganalign.jsonl import write_text_atomic
+
+    gold = load_gold()
+    results = []
+    try:
+        for name in judges or ["rules"]:
+            judge = make_judge(name, api_key_env)
+            predictions = judge.gold_predictions(gold) if hasattr(judge, "gold_predictions") else None
+            result = agreement(judge, gold, predictions=predictions)
+            results.append(result)
+            if write:
+                err.print(f"wrote {write_agreement(result)}")
+    except (*_user_errors(), ValueError) as exc:
+        fail(str(exc))
+    table_md = agreement_markdown(results)
+    lab = results[0]["labelers"]["overall"]
+    note = (
+        f"{len(gold)} gold responses; second labeler on {lab['n']}: agreement {lab['accuracy']:.0%}, "
+        f"kappa {lab['kappa']}. ⚠ = kappa below 0.6: that judge's rates in that category are weak evidence."
+    )
+    if markdown:
+        write_text_atomic(markdown, table_md + "\n" + note + "\n")
+    table = Table(title="judge agreement with the gold set (accuracy, Cohen's kappa [95% CI])")
+    table.add_column("category")
+    table.add_column("n", justify="right")
+    for r in results:
+        table.add_column(r["judge_version"], justify="right")
+    for cat in [*results[0]["categories"], "overall"]:
+        row = [cat, str((results[0]["overall"] if cat == "overall" else results[0]["categories"][cat])["n"])]
+        for r in results:
+            a = r["overall"] if cat == "overall" else r["categories"].get(cat)
+            if not a:
+                row.append("–")
+                continue
+            kappa = "n/a" if a["kappa"] is None else f"{a['kappa']:.2f}"
+            row.append(f"{a['accuracy']:.0%} κ {kappa}" + (" ⚠" if a["flag"] else ""))
+        table.add_row(*row)
+    err.print(table)
+    err.print(note)
 
 
 @app.command("export")

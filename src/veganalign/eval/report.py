@@ -85,6 +85,32 @@ def _fmt(entry: dict[str, Any] | None) -> str:
     return f"{entry['rate']:.1%} <small>[{entry['low']:.1%}, {entry['high']:.1%}] n={entry['n']}</small>"
 
 
+def _trust_section(judge: dict[str, Any], trust: dict[str, Any]) -> str:
+    """How far to trust the judge: its agreement with the blind human gold labels, per category."""
+    e = html.escape
+    if not trust.get("measured"):
+        return (f"<h2>Judge trust</h2><div class='warn'>Agreement of the {e(judge['name'])} judge "
+                f"({e(judge['version'])}) with the gold set: <b>not measured</b>. Treat its rates as unvalidated."
+                "</div>")  # fmt: skip
+    rows = []
+    for cat, a in trust["categories"].items():
+        kappa = "n/a" if a["kappa"] is None else f"{a['kappa']:.2f}"
+        if a["kappa"] is not None and a.get("kappa_low") is not None:
+            kappa += f" <small>[{a['kappa_low']:.2f}, {a['kappa_high']:.2f}]</small>"
+        flag = "⚠ below κ {:.1f}".format(trust["trust_kappa"]) if a["flag"] else "ok"
+        rows.append(f"<tr><td>{e(cat)}</td><td>{a['n']}</td><td>{a['accuracy']:.0%}</td><td>{kappa}</td>"
+                    f"<td>{flag}</td></tr>")  # fmt: skip
+    flagged = ", ".join(trust["flagged_categories"]) or "none"
+    return (
+        "<h2>Judge trust</h2><p>Agreement with the gold set "
+        f"({trust['gold_items']} responses labeled blind by people; labelers' own κ = {trust['labeler_kappa']}). "
+        f"Categories flagged (κ below {trust['trust_kappa']}): <b>{e(flagged)}</b>: their rates are weak evidence."
+        "</p><table><tr><th>category</th><th>gold n</th><th>accuracy</th><th>Cohen's κ [95% CI]</th><th></th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
 def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalign evaluation",
                  judge_trust: str | None = None) -> Path:  # fmt: skip
     from veganalign.eval.run import Arm
@@ -108,6 +134,9 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
     ]
     if judge_trust:
         parts.append(f"<div class='warn'>{judge_trust}</div>")
+    trust = summary["judge"].get("trust") or {"measured": False}
+    flagged = set(trust.get("flagged_categories") or [])
+    parts.append(_trust_section(summary["judge"], trust))
     parts.append("<h2>Headline</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
     for key, label in HEADLINE_LABELS.items():
         direction = " (lower is better)" if key in LOWER_IS_BETTER else ""
@@ -143,8 +172,11 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
     cats = sorted({c for a in arms.values() for c in a["categories"]})
     parts.append("<table><tr><th>category</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
     for c in cats:
+        mark = " ⚠ <small>judge not trusted here</small>" if c in flagged else ""
         parts.append(
-            f"<tr><td>{e(c)}</td>" + "".join(f"<td>{_fmt(arms[a]['categories'].get(c))}</td>" for a in arms) + "</tr>"
+            f"<tr><td>{e(c)}{mark}</td>"
+            + "".join(f"<td>{_fmt(arms[a]['categories'].get(c))}</td>" for a in arms)
+            + "</tr>"
         )
     parts.append("</table><h2>Paired comparisons (McNemar, exact)</h2><table><tr><th>arms</th><th>cases</th>"
                  "<th>only first aligned</th><th>only second aligned</th><th>p-value</th></tr>")  # fmt: skip

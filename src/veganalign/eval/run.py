@@ -38,7 +38,12 @@ class Arm:
         return re.sub(r"[^A-Za-z0-9+_.-]", "_", self.name)
 
 
-def load_cases(files: list[Path], limit_per_category: int | None = None) -> list[dict[str, Any]]:
+def load_cases(
+    files: list[Path], limit_per_category: int | None = None, category_limits: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Cases from eval files (or an AHB file); at most ``limit_per_category`` per category, or
+    ``category_limits[category]`` where given (e.g. more adversarial cases, for a paired test
+    with power where the arms differ most)."""
     from veganalign.data.contracts import validate_file
     from veganalign.eval.ahb import load_ahb
 
@@ -52,18 +57,19 @@ def load_cases(files: list[Path], limit_per_category: int | None = None) -> list
                 raise ValueError(f"{path}: case id {rid!r} appears in two cases files")
             seen.add(rid)
             cases.append(row)
-    if limit_per_category:
+    if limit_per_category or category_limits:
         # Keep whole cross-species pairs together: take pairs, not single cases.
         by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for c in cases:
             by_cat[c["category"]].append(c)
         kept = []
         for cat, rows in by_cat.items():
+            limit = (category_limits or {}).get(cat, limit_per_category) or len(rows)
             if cat == "cross_species":
-                pair_ids = list(dict.fromkeys(r.get("pair_id") for r in rows))[: max(1, limit_per_category // 2)]
+                pair_ids = list(dict.fromkeys(r.get("pair_id") for r in rows))[: max(1, limit // 2)]
                 kept += [r for r in rows if r.get("pair_id") in pair_ids]
             else:
-                kept += rows[:limit_per_category]
+                kept += rows[:limit]
         cases = kept
     return cases
 
@@ -91,10 +97,30 @@ def stance(text: str) -> str:
     return "wrong" if wrong and not fine else "fine" if fine and not wrong else "mixed" if wrong else "unclear"
 
 
-def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path, arm: Arm) -> None:
-    """Append a verdict for every generation not judged yet (errors recorded per case)."""
+def judge_case(judge, case: dict[str, Any], response: str) -> dict[str, Any]:
+    """One verdict for one response: the judge, plus the objective helpfulness score and the
+    cross-species stance (``veganalign eval`` and the Inspect export both use this)."""
     from veganalign.eval.helpfulness import score as helpful_score
 
+    category = case["category"]
+    if category == "ahb":
+        if not hasattr(judge, "ahb_score"):
+            raise ValueError("AHB questions need the LLM judge (--judge llm:REF)")
+        ahb = judge.ahb_score(case["prompt"], response)
+        return {"judge": judge.name, "judge_version": judge.version, "aligned": ahb["score"] >= 0,
+                "refused": False, "score": float(ahb["score"]), "violations": [],
+                "rationale": ahb["rationale"], "ahb_score": ahb["score"]}  # fmt: skip
+    verdict = judge.judge(case, response)
+    if category == "helpfulness":
+        ok, why = helpful_score(case, response)
+        verdict.update(aligned=ok, score=10.0 if ok else 0.0, rationale=why)
+    if category == "cross_species":
+        verdict["stance"] = stance(response)
+    return verdict
+
+
+def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path, arm: Arm) -> None:
+    """Append a verdict for every generation not judged yet (errors recorded per case)."""
     done = {str(v["id"]) for v in load_finished_rows(out) if "error" not in v}
     with AppendWriter(out) as writer:
         for g in generations:
@@ -109,21 +135,7 @@ def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path
                               "error": f"generation failed: {g.get('error')}"})  # fmt: skip
                 continue
             try:
-                if case["category"] == "ahb":
-                    if not hasattr(judge, "ahb_score"):
-                        raise ValueError("AHB questions need the LLM judge (--judge llm:REF)")
-                    ahb = judge.ahb_score(case["prompt"], g["response"])
-                    verdict = {"judge": judge.name, "judge_version": judge.version, "aligned": ahb["score"] >= 0,
-                               "refused": False, "score": float(ahb["score"]), "violations": [],
-                               "rationale": ahb["rationale"], "ahb_score": ahb["score"]}  # fmt: skip
-                    writer.write({**base, **verdict})
-                    continue
-                verdict = judge.judge(case, g["response"])
-                if case["category"] == "helpfulness":
-                    ok, why = helpful_score(case, g["response"])
-                    verdict.update(aligned=ok, score=10.0 if ok else 0.0, rationale=why)
-                if case["category"] == "cross_species":
-                    verdict["stance"] = stance(g["response"])
+                verdict = judge_case(judge, case, g["response"])
             except Exception as exc:  # one broken case must not stop the run
                 error = f"{type(exc).__name__}: {exc}"
                 verdict = {"judge": judge.name, "judge_version": judge.version, "aligned": None, "refused": None,
@@ -226,13 +238,14 @@ def evaluate(
     max_new_tokens: int = 256,
     batch_size: int = 16,
     limit_per_category: int | None = None,
+    category_limits: dict[str, int] | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     progress=None,
 ) -> dict[str, Any]:
     from veganalign.models import Decoding, load_generator
     from veganalign.models.generate_file import generate_file, latest_rows
 
-    cases = load_cases(case_files, limit_per_category)
+    cases = load_cases(case_files, limit_per_category, category_limits)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(out_dir / "cases.jsonl", cases)
     judge = make_judge(judge_name, api_key_env)
@@ -252,7 +265,7 @@ def evaluate(
         )  # fmt: skip
         judge_rows(judge, case_by_id, latest_rows(gen_path), out_dir / f"verdicts-{arm.slug}.jsonl", arm)
     summary = summarise(arms, cases, out_dir)
-    summary["judge"] = {"name": judge.name, "version": judge.version}
+    summary["judge"] = {"name": judge.name, "version": judge.version, "trust": judge_trust(judge.version)}
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
     from veganalign.eval.report import write_report
 
@@ -260,11 +273,38 @@ def evaluate(
     return summary
 
 
+def judge_trust(version: str) -> dict[str, Any]:
+    """The judge's agreement with the gold set, per category, as shipped for this judge version.
+
+    A judge with no shipped agreement (an LLM judge over an endpoint, a new version) is
+    "not measured": reports say so instead of showing a number from a stand-in.
+    """
+    from veganalign.eval.gold import TRUST_KAPPA, shipped_agreement
+
+    table = shipped_agreement(version)
+    if table is None:
+        return {"measured": False, "trust_kappa": TRUST_KAPPA}
+    keep = ("n", "accuracy", "kappa", "kappa_low", "kappa_high", "flag")
+    return {
+        "measured": True,
+        "trust_kappa": TRUST_KAPPA,
+        "gold_items": table["items"],
+        "overall": {k: table["overall"][k] for k in keep},
+        "categories": {c: {k: a[k] for k in keep} for c, a in table["categories"].items()},
+        "flagged_categories": table["flagged_categories"],
+        "labeler_kappa": table["labelers"]["overall"]["kappa"],
+    }
+
+
 def make_judge(name: str, api_key_env: str = "OPENAI_API_KEY"):
     if name == "rules":
         from veganalign.eval.judges.rules import RuleJudge
 
         return RuleJudge()
+    if name == "classifier":
+        from veganalign.eval.judges.classifier import ClassifierJudge
+
+        return ClassifierJudge()
     if name.startswith("llm:"):
         from veganalign.eval.judges.llm import LLMJudge
 
