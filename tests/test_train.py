@@ -138,6 +138,26 @@ def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
     assert samples["first_step"] and samples["last_step"]
 
 
+def test_concise_targets_end_on_whole_paragraphs():
+    from veganalign.train.common import concise
+
+    text = "First paragraph has five words.\n\n**Heading**\nSecond one is here with more words in it."
+    assert concise(text, 8) == "First paragraph has five words."
+    assert concise(text, 50) == "First paragraph has five words.\n\nSecond one is here with more words in it."
+    assert concise(text, None) == text and concise("short", 50) == "short"
+    assert concise("## Title\n- **Bold item**: kept, it has content", 50) == "- **Bold item**: kept, it has content"
+    assert concise("One two three. Four five six seven.", 4) == "One two three."  # one long paragraph: sentences
+
+
+def test_dpo_pair_filter_that_keeps_nothing_fails_before_the_model(tmp_path, data_dir):
+    result = runner.invoke(
+        app,
+        ["train", "dpo", "--model", "smollm2-135m-instruct", "--train-file",
+         str(data_dir / "pairs_train.jsonl"), "--output-dir", str(tmp_path / "d"), "--rejected-kinds", "nonsense"],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "no pair has ranking kinds" in result.output
+
+
 def test_config_errors_before_any_model_loads(tmp_path, data_dir):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("learning_rate: fast\nunknown_knob: 3\n")

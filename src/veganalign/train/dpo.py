@@ -36,7 +36,18 @@ class DPORecipe(BaseModel):
     batch_size: int = Field(4, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_length: int = Field(768, ge=32, description="Prompt + response tokens; longer pairs are truncated.")
-    max_pairs: int | None = Field(None, ge=1, description="Use only the first N training pairs.")
+    max_pairs: int | None = Field(None, ge=1, description="Train on a seeded random subset of N pairs.")
+    intents: str = Field("", description="Comma-separated intents to train on (empty: all).")
+    chosen_kinds: str | None = Field(
+        None, description='Keep only pairs whose ranking.chosen_kind is in this comma list (e.g. "authored").'
+    )
+    rejected_kinds: str | None = Field(
+        None, description='Keep only pairs whose ranking.rejected_kind is in this comma list (e.g. "base,refusal": '
+        "real base-model answers and over-refusals, the mistakes the policy actually makes).",
+    )  # fmt: skip
+    max_response_words: int | None = Field(
+        None, ge=10, description="Cut chosen and rejected alike to whole paragraphs within N words (no length reward).",
+    )  # fmt: skip
     precompute_ref_log_probs: bool = Field(True, description="Reference log-probs once, before training.")
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
@@ -80,6 +91,7 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     from veganalign.models.generation import _root_path, load_merged
     from veganalign.train.common import (
         MetricsLogger,
+        concise,
         device_defaults,
         last_valid_checkpoint,
         plot_curves,
@@ -93,19 +105,36 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     dev = device_defaults(cfg.bf16, cfg.gradient_checkpointing)
 
-    # --- policy = SFT merged; reference = the same weights with the new adapter disabled --
-    model = load_merged(ref, torch.bfloat16 if dev["bf16"] else torch.float32)
-    tokenizer = training_tokenizer(ref.name if ref.kind == "adapter" else _root_path(ref))
+    # --- data first, so a filter that keeps nothing fails before the model loads ------
+    def keep(kinds: str | None, key: str):
+        wanted = {k.strip() for k in kinds.split(",")} if kinds else None
+        return lambda row: wanted is None or (row.get("ranking") or {}).get(key) in wanted
 
-    # --- data: TRL's conversational preference format --------------------------------------
+    def shorten(row):
+        return {side: [{**m, "content": concise(m["content"], cfg.max_response_words)} for m in row[side]]
+                for side in ("chosen", "rejected")}  # fmt: skip
+
     def load(file: Path):
         ds = load_dataset("json", data_files=str(file), split="train")
-        return ds.select_columns(["prompt", "chosen", "rejected"])
+        intents = {x.strip() for x in cfg.intents.split(",") if x.strip()}
+        if cfg.chosen_kinds or cfg.rejected_kinds or intents:
+            ds = ds.filter(lambda r: keep(cfg.chosen_kinds, "chosen_kind")(r) and
+                           keep(cfg.rejected_kinds, "rejected_kind")(r) and
+                           (not intents or r.get("intent") in intents))  # fmt: skip
+            if len(ds) == 0:
+                raise ValueError(f"{file}: no pair has ranking kinds chosen={cfg.chosen_kinds} "
+                                 f"rejected={cfg.rejected_kinds} and intents={cfg.intents!r}")  # fmt: skip
+        ds = ds.select_columns(["prompt", "chosen", "rejected"])
+        return ds.map(shorten) if cfg.max_response_words else ds
 
     train_ds = load(cfg.train_file)
     if cfg.max_pairs:
         train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_pairs, len(train_ds))))
     val_ds = load(cfg.val_file) if cfg.val_file else None
+
+    # --- policy = SFT merged; reference = the same weights with the new adapter disabled --
+    model = load_merged(ref, torch.bfloat16 if dev["bf16"] else torch.float32)
+    tokenizer = training_tokenizer(ref.name if ref.kind == "adapter" else _root_path(ref))
 
     args = DPOConfig(
         output_dir=str(out / "checkpoints"),

@@ -37,6 +37,10 @@ class RewardRecipe(BaseModel):
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_length: int = Field(640, ge=32)
     max_pairs: int | None = Field(None, ge=1)
+    max_response_words: int | None = Field(
+        110, ge=10, description="Cut chosen and rejected alike to whole paragraphs within N words: TRL's reward "
+        "trainer drops pairs longer than max_length, which would keep only the shortest answers.",
+    )  # fmt: skip
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     logging_steps: int = Field(5, ge=1)
@@ -97,6 +101,7 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     from veganalign.models.generation import _root_path, load_merged
     from veganalign.train.common import (
         MetricsLogger,
+        concise,
         device_defaults,
         last_valid_checkpoint,
         plot_curves,
@@ -122,10 +127,13 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     model = AutoModelForSequenceClassification.from_pretrained(trunk, num_labels=1, dtype=dtype)
     model.config.pad_token_id = tokenizer.pad_token_id
 
+    def shorten(row):
+        return {side: [{**m, "content": concise(m["content"], cfg.max_response_words)} for m in row[side]]
+                for side in ("chosen", "rejected")}  # fmt: skip
+
     def load(file: Path):
-        return load_dataset("json", data_files=str(file), split="train").select_columns(
-            ["prompt", "chosen", "rejected"]
-        )
+        ds = load_dataset("json", data_files=str(file), split="train").select_columns(["prompt", "chosen", "rejected"])
+        return ds.map(shorten) if cfg.max_response_words else ds
 
     train_ds = load(cfg.train_file)
     if cfg.max_pairs:
@@ -170,7 +178,17 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
 
     # --- held-out accuracy on prompts never trained on ---------------------------------------
     trainer.model.eval()
+    val_pairs = [{**p, **shorten(p)} if cfg.max_response_words else p for p in val_pairs]
     heldout = pairwise_accuracy(trainer.model, tokenizer, val_pairs, cfg.max_length)
+    # Both sides of the pairs above that count as "real model outputs" still differ in style
+    # (a hand-written answer against a model's): the gold set's pairs of two real outputs to
+    # one eval prompt, ranked by people, are the test a style cue cannot pass.
+    from veganalign.eval.gold import real_output_pairs
+
+    gold_pairs = real_output_pairs()
+    if gold_pairs:
+        gold_acc = pairwise_accuracy(trainer.model, tokenizer, gold_pairs, cfg.max_length)
+        heldout["gold_real_vs_real"] = gold_acc["overall"]
 
     # --- save: the adapter, and a merged classifier for the RL recipe ---------------------------
     trainer.save_model(str(out))
@@ -196,6 +214,8 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
             heldout.get("real_model_output", {}).get("accuracy", float("nan")), 3
         ),
         "heldout_pairs_real_model_outputs": heldout.get("real_model_output", {}).get("n", 0),
+        "gold_real_vs_real_accuracy": round(heldout.get("gold_real_vs_real", {}).get("accuracy", float("nan")), 3),
+        "gold_real_vs_real_pairs": heldout.get("gold_real_vs_real", {}).get("n", 0),
     }
     write_manifest(
         out, stage="reward", config=cfg.model_dump(mode="json"),

@@ -48,7 +48,13 @@ class SFTRecipe(BaseModel):
     system_prompt: Literal["none", "spec", "mixed"] = Field(
         "none", description="none: train without a system prompt; spec: with the spec's; mixed: half and half."
     )
-    max_examples: int | None = Field(None, ge=1, description="Use only the first N training examples.")
+    intents: str = Field("", description="Comma-separated intents to train on (empty: all), e.g. the requests "
+                         "a model most often gets wrong: prescriptive_nonvegan,adversarial_roleplay,...")
+    max_examples: int | None = Field(None, ge=1, description="Train on a seeded random subset of N examples.")
+    max_response_words: int | None = Field(
+        None, ge=10, description="Cut each assistant answer to whole paragraphs within N words (short, complete "
+        "targets for a small model; see train.common.concise).",
+    )  # fmt: skip
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     lr_scheduler: str = Field("cosine")
     weight_decay: float = Field(0.0, ge=0)
@@ -85,6 +91,7 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     from veganalign.train.common import (
         MetricsLogger,
         base_model_path,
+        concise,
         device_defaults,
         last_valid_checkpoint,
         plot_curves,
@@ -103,7 +110,11 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     system = render_system_prompt(load_spec()).strip()
 
     def with_policy(row):
-        msgs = [m for m in row["messages"] if m["role"] != "system"]
+        msgs = [
+            {"role": m["role"], "content": concise(m["content"], cfg.max_response_words)}
+            if m["role"] == "assistant" else m
+            for m in row["messages"] if m["role"] != "system"
+        ]  # fmt: skip
         use = cfg.system_prompt == "spec" or (cfg.system_prompt == "mixed" and stable_fraction(str(row["id"])) < 0.5)
         return {"messages": ([{"role": "system", "content": system}] if use else []) + msgs}
 
@@ -113,6 +124,12 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
         return ds
 
     train_ds = load(cfg.train_file)
+    wanted = {x.strip() for x in cfg.intents.split(",") if x.strip()}
+    if wanted:
+        intents = load_dataset("json", data_files=str(cfg.train_file), split="train")["intent"]
+        train_ds = train_ds.select([i for i, intent in enumerate(intents) if intent in wanted])
+        if len(train_ds) == 0:
+            raise ValueError(f"{cfg.train_file}: no example has an intent in intents={cfg.intents!r}")
     if cfg.max_examples:
         # A seeded random subset: the file is ordered by domain, and a prefix would be one domain.
         train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_examples, len(train_ds))))
