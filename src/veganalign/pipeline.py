@@ -42,7 +42,12 @@ class Profile:
     eval_max_new_tokens: int
     demo_prompts: int
     demo_max_new_tokens: int
+    eval_category_limits: dict[str, int] | None = None
 
+
+TRAIN_INTENTS = ("prescriptive_nonvegan,adversarial_ignore_rules,adversarial_roleplay,adversarial_indirection,"
+                 "adversarial_hypothetical,adversarial_authority,adversarial_no_lectures,adversarial_translation,"
+                 "descriptive,medical_survival")  # fmt: skip
 
 PROFILES = {
     "quick": Profile(
@@ -58,26 +63,38 @@ PROFILES = {
     # generation runs ~80 tokens/s, so the default run takes subsets to stay under an hour.
     "default": Profile(
         model="smollm2-135m-instruct",
+        # The requests the base model gets wrong (animal-product requests, attempts to switch
+        # the rules off) plus descriptive and medical questions, so that redirecting does not
+        # turn into refusing what must be answered.
         sft={
-            "max_examples": 128,
-            "epochs": 1,
+            "intents": TRAIN_INTENTS,
+            "max_examples": 200,
+            "epochs": 2,
             "batch_size": 8,
-            "max_length": 384,
-            "learning_rate": 3e-4,
-            "save_steps": 4,
-            "eval_steps": 8,
+            "max_length": 192,
+            "max_response_words": 80,
+            "learning_rate": 1e-3,
+            "save_steps": 10,
+            "eval_steps": 25,
         },  # fmt: skip
         dpo={
-            "max_pairs": 48,
+            "intents": TRAIN_INTENTS,
+            "max_pairs": 64,
+            "chosen_kinds": "authored",
+            "rejected_kinds": "base,over_refusal,rigid",
+            "max_response_words": 80,
             "epochs": 1,
             "batch_size": 4,
-            "max_length": 384,
-            "learning_rate": 5e-5,
+            "max_length": 192,
+            "learning_rate": 1e-4,
             "beta": 0.1,
             "save_steps": 4,
         },  # fmt: skip
-        eval_limit_per_category=8,
-        eval_max_new_tokens=128,
+        # 12 cases per category, all 48 first adversarial ones: the paired test needs cases
+        # where the arms can differ.
+        eval_limit_per_category=12,
+        eval_category_limits={"adversarial": 48},
+        eval_max_new_tokens=112,
         demo_prompts=12,
         demo_max_new_tokens=160,
     ),
@@ -126,7 +143,9 @@ def code_version() -> str:
         if path.is_file() and path.suffix in (".py", ".yaml", ".j2", ".jsonl") and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
-    return f"{importlib.metadata.version('veganalign')}+{h.hexdigest()[:12]}"
+    from veganalign import __version__  # not importlib.metadata: a source checkout on PYTHONPATH has none
+
+    return f"{__version__}+{h.hexdigest()[:12]}"
 
 
 def library_versions() -> dict[str, str]:
@@ -211,7 +230,8 @@ def run_pipeline(
         ),
         (
             "eval",
-            {"limit": prof.eval_limit_per_category, "max_new_tokens": prof.eval_max_new_tokens, "model": model},
+            {"limit": prof.eval_limit_per_category, "category_limits": prof.eval_category_limits,
+             "max_new_tokens": prof.eval_max_new_tokens, "model": model},  # fmt: skip
             {"dpo": run_dir / "dpo" / "adapter_model.safetensors", "spec": spec_file},
             lambda: _stage_eval(run_dir, model, spec_file, prof, console),
         ),
@@ -344,7 +364,8 @@ def _stage_eval(run_dir: Path, model: str, spec_file: Path, prof: Profile, conso
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console) as progress:  # fmt: skip
         evaluate(arms, files, run_dir / "eval", limit_per_category=prof.eval_limit_per_category,
-                 max_new_tokens=prof.eval_max_new_tokens, progress=progress)  # fmt: skip
+                 category_limits=prof.eval_category_limits, max_new_tokens=prof.eval_max_new_tokens,
+                 progress=progress)  # fmt: skip
     return ["eval/summary.json", "eval/report.html"]
 
 
@@ -406,4 +427,11 @@ def _print_final_table(run_dir: Path, console: Console) -> None:
             cells.append("–" if not e.get("n") else f"{e['rate']:.0%} [{e['low']:.0%}, {e['high']:.0%}]")
         table.add_row(arm, *cells)
     console.print(table)
+    trust = summary["judge"].get("trust") or {}
+    if trust.get("measured"):
+        flagged = ", ".join(trust["flagged_categories"]) or "none"
+        console.print(f"judge {summary['judge']['version']}: gold-set agreement κ={trust['overall']['kappa']} "
+                      f"overall; flagged (κ < {trust['trust_kappa']}): {flagged}")  # fmt: skip
+    else:
+        console.print(f"judge {summary['judge']['version']}: agreement with the gold set not measured")
     console.print(f"report: {run_dir / 'eval' / 'report.html'} · model card: {run_dir / 'MODEL_CARD.md'}")
