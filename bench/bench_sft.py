@@ -26,7 +26,18 @@ from pathlib import Path
 import torch
 
 
-def plain_trl(model_dir: str, train_file: Path, out: Path, args) -> dict:
+def plain_trl(
+    model_dir: str,
+    train_file: Path,
+    out: Path,
+    args,
+    *,
+    cuda: bool = False,
+    gradient_checkpointing: bool = False,
+    packing: bool = False,
+    label: str = "TRL SFTTrainer, padded batches, loss on all tokens",
+) -> dict:
+    """Plain TRL: its defaults, except what the comparison fixes (LoRA, precision, checkpointing)."""
     from datasets import load_dataset
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -34,22 +45,25 @@ def plain_trl(model_dir: str, train_file: Path, out: Path, args) -> dict:
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     ds = load_dataset("json", data_files=str(train_file), split="train").select_columns(["messages"])
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if cuda else torch.float32)
     config = SFTConfig(
-        output_dir=str(out), num_train_epochs=1, per_device_train_batch_size=args.batch_size,
-        learning_rate=2e-4, max_length=args.max_length, bf16=False, gradient_checkpointing=False, use_cpu=True,
-        save_strategy="no", logging_steps=1, report_to="none", include_num_input_tokens_seen="non_padding",
-        dataloader_num_workers=0, seed=0,
+        output_dir=str(out), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
+        learning_rate=2e-4, max_length=args.max_length, bf16=cuda, gradient_checkpointing=gradient_checkpointing,
+        use_cpu=not cuda, packing=packing, save_strategy="no", logging_steps=1, report_to="none",
+        include_num_input_tokens_seen="non_padding", dataloader_num_workers=0, seed=0,
     )  # fmt: skip
     peft = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=config, train_dataset=ds, processing_class=tok, peft_config=peft)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     result = trainer.train()
     # The same clock for both runs: the Trainer's own train_runtime (training loop only).
     seconds = float(result.metrics["train_runtime"])
     tokens = int(trainer.state.num_input_tokens_seen)
     return {
-        "config": "TRL SFTTrainer, padded batches, loss on all tokens",
+        "config": label,
         "steps": trainer.state.global_step,
+        "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None,
         "trained_tokens": tokens,
         "seconds": round(seconds, 1),
         "tokens_per_second": round(tokens / seconds, 1),
@@ -58,22 +72,35 @@ def plain_trl(model_dir: str, train_file: Path, out: Path, args) -> dict:
     }
 
 
-def recipe(train_file: Path, out: Path, args) -> dict:
+def recipe(
+    train_file: Path,
+    out: Path,
+    args,
+    *,
+    model: str = "smollm2-135m-instruct",
+    cuda: bool = False,
+    batch_size: int | None = None,
+) -> dict:
     from veganalign.train.sft import SFTRecipe, run_sft
 
     cfg = SFTRecipe(
-        train_file=train_file, output_dir=out, epochs=1, batch_size=args.batch_size, max_length=args.max_length,
-        packing=args.packing, logging_steps=1, save_steps=10_000, learning_rate=2e-4, gradient_checkpointing=False,
-        bf16=False,
+        model=model, train_file=train_file, output_dir=out, epochs=args.epochs,
+        batch_size=batch_size or args.batch_size, max_length=args.max_length, packing=args.packing,
+        logging_steps=1, save_steps=10_000, learning_rate=2e-4, gradient_checkpointing=False, bf16=cuda,
     )  # fmt: skip
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     summary = run_sft(cfg)
     seconds = time.perf_counter() - start
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    train_runtime = next(r["train_runtime"] for r in rows if "train_runtime" in r)
+    # The Trainer logs a running train_runtime on every step; the run's total is on the last row.
+    train_runtime = [r["train_runtime"] for r in rows if "train_runtime" in r][-1]
     return {
-        "config": f"veganalign train sft: {'packed' if args.packing else 'length-grouped'}, assistant-only loss",
+        "config": f"veganalign train sft: {'packed' if args.packing else 'length-grouped'}, assistant-only loss, "
+        f"batch {cfg.batch_size}",
         "steps": summary["global_step"],
+        "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None,
         "trained_tokens": summary["trained_tokens"],
         "seconds": round(train_runtime, 1),
         "seconds_including_save_and_plots": round(seconds, 1),
@@ -88,6 +115,7 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=640)
+    ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--packing", action="store_true", help="pack sequences (padding-free); off suits a CPU")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sft.json")
     args = ap.parse_args()
