@@ -74,6 +74,12 @@ def concise(text: str, max_words: int | None) -> str:
     return "\n\n".join(kept).strip()
 
 
+def concise_pair(row: dict, max_words: int | None) -> dict:
+    """A preference row's chosen and rejected answers cut alike with :func:`concise` (no length reward)."""
+    return {side: [{**m, "content": concise(m["content"], max_words)} for m in row[side]]
+            for side in ("chosen", "rejected")}  # fmt: skip
+
+
 def device_defaults(bf16: bool | None, gradient_checkpointing: bool | None) -> dict[str, Any]:
     """Explicit precision and checkpointing: TRL turns both on by default, also on CPU.
 

@@ -91,7 +91,7 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     from veganalign.models.generation import _root_path, load_merged
     from veganalign.train.common import (
         MetricsLogger,
-        concise,
+        concise_pair,
         device_defaults,
         last_valid_checkpoint,
         plot_curves,
@@ -111,8 +111,7 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
         return lambda row: wanted is None or (row.get("ranking") or {}).get(key) in wanted
 
     def shorten(row):
-        return {side: [{**m, "content": concise(m["content"], cfg.max_response_words)} for m in row[side]]
-                for side in ("chosen", "rejected")}  # fmt: skip
+        return concise_pair(row, cfg.max_response_words)
 
     def load(file: Path):
         ds = load_dataset("json", data_files=str(file), split="train")

@@ -101,7 +101,7 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     from veganalign.models.generation import _root_path, load_merged
     from veganalign.train.common import (
         MetricsLogger,
-        concise,
+        concise_pair,
         device_defaults,
         last_valid_checkpoint,
         plot_curves,
@@ -128,8 +128,7 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     model.config.pad_token_id = tokenizer.pad_token_id
 
     def shorten(row):
-        return {side: [{**m, "content": concise(m["content"], cfg.max_response_words)} for m in row[side]]
-                for side in ("chosen", "rejected")}  # fmt: skip
+        return concise_pair(row, cfg.max_response_words)
 
     def load(file: Path):
         ds = load_dataset("json", data_files=str(file), split="train").select_columns(["prompt", "chosen", "rejected"])
