@@ -111,6 +111,27 @@ def test_dpo_from_sft_and_chained_model_ref(sft_run, data_dir, tmp_path):
     assert ref.base.kind == "adapter" and Path(ref.base.name) == sft_run.resolve()
 
 
+def test_dpo_self_play_uses_the_policys_own_answers(sft_run, data_dir, tmp_path):
+    from veganalign.models import Decoding, load_generator
+
+    out = tmp_path / "dpo"
+    result = runner.invoke(
+        app,
+        ["train", "dpo", "--model", str(sft_run), "--train-file", str(data_dir / "pairs_train.jsonl"),
+         "--output-dir", str(out), "--max-steps", "4", "--batch-size", "2", "--max-length", "256",
+         "--max-pairs", "6", "--learning-rate", "5e-3", "--logging-steps", "1", "--rejected-from-policy",
+         "--policy-max-new-tokens", "12", "--chosen-kinds", "authored"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pairs = [json.loads(x) for x in (out / "self_play_pairs.jsonl").read_text().splitlines()]
+    assert len(pairs) == 6 and len({json.dumps(p["prompt"]) for p in pairs}) == 6  # one pair per prompt
+    # the rejected side is exactly what the SFT policy answers greedily (same batch, same padding)
+    own = load_generator(str(sft_run)).generate([p["prompt"] for p in pairs], Decoding(max_new_tokens=12))
+    assert [p["rejected"][0]["content"] for p in pairs] == [a.text for a in own]
+    assert all(p["rejected"] != p["chosen"] for p in pairs)
+    assert len(losses(out)) == 4
+
+
 def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
     rm = tmp_path / "reward"
     result = runner.invoke(
@@ -156,6 +177,23 @@ def test_dpo_pair_filter_that_keeps_nothing_fails_before_the_model(tmp_path, dat
          str(data_dir / "pairs_train.jsonl"), "--output-dir", str(tmp_path / "d"), "--rejected-kinds", "nonsense"],
     )  # fmt: skip
     assert result.exit_code == 2 and "no pair has ranking kinds" in result.output
+
+
+def test_sft_example_filters_pick_short_answers_and_fail_before_the_model(tmp_path, data_dir):
+    from veganalign.jsonl import read_jsonl
+    from veganalign.train.common import answer_words
+
+    rows = [row for _, row in read_jsonl(data_dir / "sft_train.jsonl")]
+    short = [r for r in rows if r["intent"] == "prescriptive_nonvegan" and answer_words(r["messages"]) <= 90]
+    assert len(short) >= 50  # the shipped short answers written for small models
+    assert any(answer_words(r["messages"]) > 300 for r in rows)  # and the long authored ones
+    result = runner.invoke(
+        app,
+        ["train", "sft", "--model", "smollm2-135m-instruct", "--train-file", str(data_dir / "sft_train.jsonl"),
+         "--output-dir", str(tmp_path / "s"), "--intents", "prescriptive_nonvegan", "--max-source-words", "10"],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "max_source_words=10" in result.output
+    assert not (tmp_path / "s" / "adapter_model.safetensors").exists()
 
 
 def test_config_errors_before_any_model_loads(tmp_path, data_dir):

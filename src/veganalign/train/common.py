@@ -74,6 +74,11 @@ def concise(text: str, max_words: int | None) -> str:
     return "\n\n".join(kept).strip()
 
 
+def answer_words(messages: list[dict]) -> int:
+    """Words in the assistant turns of one conversation."""
+    return sum(len(m["content"].split()) for m in messages if m["role"] == "assistant")
+
+
 def concise_pair(row: dict, max_words: int | None) -> dict:
     """A preference row's chosen and rejected answers cut alike with :func:`concise` (no length reward)."""
     return {side: [{**m, "content": concise(m["content"], max_words)} for m in row[side]]

@@ -48,12 +48,19 @@ class SFTRecipe(BaseModel):
     system_prompt: Literal["none", "spec", "mixed"] = Field(
         "none", description="none: train without a system prompt; spec: with the spec's; mixed: half and half."
     )
-    intents: str = Field("", description="Comma-separated intents to train on (empty: all), e.g. the requests "
-                         "a model most often gets wrong: prescriptive_nonvegan,adversarial_roleplay,...")
+    intents: str = Field(
+        "",
+        description="Comma-separated intents to train on (empty: all), e.g. the requests "
+        "a model most often gets wrong: prescriptive_nonvegan,adversarial_roleplay,...",
+    )
     max_examples: int | None = Field(None, ge=1, description="Train on a seeded random subset of N examples.")
     max_response_words: int | None = Field(
         None, ge=10, description="Cut each assistant answer to whole paragraphs within N words (short, complete "
         "targets for a small model; see train.common.concise).",
+    )  # fmt: skip
+    max_source_words: int | None = Field(
+        None, ge=10, description="Train only on examples whose assistant answer was written within N words. "
+        "A small model learns a short answer written as one better than the opening of a long one cut short.",
     )  # fmt: skip
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     lr_scheduler: str = Field("cosine")
@@ -90,6 +97,7 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     from veganalign.spec import load_spec, render_system_prompt
     from veganalign.train.common import (
         MetricsLogger,
+        answer_words,
         base_model_path,
         concise,
         device_defaults,
@@ -125,11 +133,18 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
 
     train_ds = load(cfg.train_file)
     wanted = {x.strip() for x in cfg.intents.split(",") if x.strip()}
-    if wanted:
-        intents = load_dataset("json", data_files=str(cfg.train_file), split="train")["intent"]
-        train_ds = train_ds.select([i for i, intent in enumerate(intents) if intent in wanted])
-        if len(train_ds) == 0:
-            raise ValueError(f"{cfg.train_file}: no example has an intent in intents={cfg.intents!r}")
+    if wanted or cfg.max_source_words:
+        raw = load_dataset("json", data_files=str(cfg.train_file), split="train")
+        keep = [
+            i for i, (intent, msgs) in enumerate(zip(raw["intent"], raw["messages"], strict=True))
+            if (not wanted or intent in wanted)
+            and (not cfg.max_source_words or answer_words(msgs) <= cfg.max_source_words)
+        ]  # fmt: skip
+        if not keep:
+            raise ValueError(f"{cfg.train_file}: no example has an intent in intents={cfg.intents!r}"
+                             + (f" and an answer within max_source_words={cfg.max_source_words}"
+                                if cfg.max_source_words else ""))  # fmt: skip
+        train_ds = train_ds.select(keep)
     if cfg.max_examples:
         # A seeded random subset: the file is ordered by domain, and a prefix would be one domain.
         train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_examples, len(train_ds))))
