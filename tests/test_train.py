@@ -98,11 +98,11 @@ def test_dpo_from_sft_and_chained_model_ref(sft_run, data_dir, tmp_path):
         app,
         ["train", "dpo", "--model", str(sft_run), "--train-file", str(data_dir / "pairs_train.jsonl"),
          "--output-dir", str(out), "--max-steps", "8", "--batch-size", "2", "--max-length", "256",
-         "--max-pairs", "16", "--learning-rate", "5e-3", "--logging-steps", "1", "--beta", "0.1"],
+         "--max-pairs", "8", "--learning-rate", "5e-3", "--logging-steps", "1", "--beta", "0.1"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    loss = losses(out)
-    assert len(loss) == 8 and loss[-1] < loss[0]
+    loss = losses(out)  # two epochs over the same 8 pairs: the second is lower than the first
+    assert len(loss) == 8 and sum(loss[4:]) < sum(loss[:4])
     base = json.loads((out / "veganalign_adapter.json").read_text())["base_model"]
     assert base.startswith("..")  # the SFT stage, relative: the run directory can move
     from veganalign.models import parse_model_ref

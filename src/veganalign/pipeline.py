@@ -47,7 +47,7 @@ class Profile:
 
 TRAIN_INTENTS = ("prescriptive_nonvegan,adversarial_ignore_rules,adversarial_roleplay,adversarial_indirection,"
                  "adversarial_hypothetical,adversarial_authority,adversarial_no_lectures,adversarial_translation,"
-                 "descriptive,medical_survival")  # fmt: skip
+                 "descriptive,medical_survival,general_help")  # fmt: skip
 
 PROFILES = {
     "quick": Profile(
@@ -64,29 +64,36 @@ PROFILES = {
     "default": Profile(
         model="smollm2-135m-instruct",
         # The requests the base model gets wrong (animal-product requests, attempts to switch
-        # the rules off) plus descriptive and medical questions, so that redirecting does not
-        # turn into refusing what must be answered.
+        # the rules off) plus descriptive, medical and everyday questions, so that redirecting
+        # does not turn into refusing what must be answered. Only answers written short (the
+        # authored short set): a 135M model trained for minutes learns their whole shape, the
+        # concrete vegan swap first, where from long answers cut short it learned only the
+        # opening ("I'll give you a plant-based version...") and not the substance.
         sft={
             "intents": TRAIN_INTENTS,
-            "max_examples": 200,
+            "max_source_words": 90,
+            "max_examples": 240,
             "epochs": 2,
             "batch_size": 8,
             "max_length": 192,
-            "max_response_words": 80,
             "learning_rate": 1e-3,
             "save_steps": 10,
-            "eval_steps": 25,
+            "eval_steps": 30,
         },  # fmt: skip
+        # DPO by self-play: the short authored answer against what the SFT policy itself says
+        # to the same prompt (generated in the stage, ~90 s), so the update targets this
+        # model's own mistakes (naming the requested animal product, loops) without a judge.
         dpo={
             "intents": TRAIN_INTENTS,
             "max_pairs": 64,
             "chosen_kinds": "authored",
-            "rejected_kinds": "base,over_refusal,rigid",
-            "max_response_words": 80,
+            "rejected_kinds": "base,refusal,over_refusal,rigid",
+            "max_source_words": 90,
+            "rejected_from_policy": True,
             "epochs": 1,
             "batch_size": 4,
             "max_length": 192,
-            "learning_rate": 1e-4,
+            "learning_rate": 2e-4,
             "beta": 0.1,
             "save_steps": 4,
         },  # fmt: skip

@@ -12,6 +12,7 @@ alignment-strength knob). Reference log-probs are computed once up front
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -48,6 +49,15 @@ class DPORecipe(BaseModel):
     max_response_words: int | None = Field(
         None, ge=10, description="Cut chosen and rejected alike to whole paragraphs within N words (no length reward).",
     )  # fmt: skip
+    max_source_words: int | None = Field(
+        None, ge=10, description="Keep only pairs whose chosen answer was written within N words (see the SFT "
+        "recipe's max_source_words).",
+    )  # fmt: skip
+    rejected_from_policy: bool = Field(
+        False, description="Self-play (after SPIN): each prompt once, its rejected answer replaced by the starting "
+        "policy's own greedy answer, so DPO pushes away from what this model says now; no judge is involved.",
+    )  # fmt: skip
+    policy_max_new_tokens: int = Field(96, ge=8, description="Length of the policy's own answers (self-play).")
     precompute_ref_log_probs: bool = Field(True, description="Reference log-probs once, before training.")
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
@@ -71,6 +81,24 @@ def base_ref_for_manifest(model: str, out: Path) -> str:
     return model
 
 
+def self_play_rejected(ds, model: str, max_new_tokens: int, record: Path):
+    """``ds`` with each rejected answer replaced by ``model``'s own greedy answer to the prompt.
+
+    The pairs go to ``record`` (JSONL) so a reader can see what the policy said and was
+    trained away from.
+    """
+    from veganalign.jsonl import write_jsonl_atomic
+    from veganalign.models import Decoding, load_generator
+
+    generator = load_generator(model)
+    answers = generator.generate(list(ds["prompt"]), Decoding(max_new_tokens=max_new_tokens), batch_size=16)
+    del generator
+    rejected = [[{"role": "assistant", "content": a.text}] for a in answers]
+    ds = ds.remove_columns("rejected").add_column("rejected", rejected)
+    write_jsonl_atomic(record, [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in ds])
+    return ds
+
+
 def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     from veganalign.data.contracts import validate_file
     from veganalign.models.refs import parse_model_ref
@@ -91,6 +119,7 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     from veganalign.models.generation import _root_path, load_merged
     from veganalign.train.common import (
         MetricsLogger,
+        answer_words,
         concise_pair,
         device_defaults,
         last_valid_checkpoint,
@@ -116,19 +145,27 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     def load(file: Path):
         ds = load_dataset("json", data_files=str(file), split="train")
         intents = {x.strip() for x in cfg.intents.split(",") if x.strip()}
-        if cfg.chosen_kinds or cfg.rejected_kinds or intents:
+        if cfg.chosen_kinds or cfg.rejected_kinds or intents or cfg.max_source_words:
             ds = ds.filter(lambda r: keep(cfg.chosen_kinds, "chosen_kind")(r) and
                            keep(cfg.rejected_kinds, "rejected_kind")(r) and
-                           (not intents or r.get("intent") in intents))  # fmt: skip
+                           (not intents or r.get("intent") in intents) and
+                           (not cfg.max_source_words or answer_words(r["chosen"]) <= cfg.max_source_words))  # fmt: skip
             if len(ds) == 0:
                 raise ValueError(f"{file}: no pair has ranking kinds chosen={cfg.chosen_kinds} "
-                                 f"rejected={cfg.rejected_kinds} and intents={cfg.intents!r}")  # fmt: skip
+                                 f"rejected={cfg.rejected_kinds} and intents={cfg.intents!r}"
+                                 + (f" and a chosen answer within max_source_words={cfg.max_source_words}"
+                                    if cfg.max_source_words else ""))  # fmt: skip
         ds = ds.select_columns(["prompt", "chosen", "rejected"])
         return ds.map(shorten) if cfg.max_response_words else ds
 
     train_ds = load(cfg.train_file)
+    if cfg.rejected_from_policy:  # one pair per prompt: the rejected side is about to be the policy's
+        first = {json.dumps(p, sort_keys=True): i for i, p in reversed(list(enumerate(train_ds["prompt"])))}
+        train_ds = train_ds.select(sorted(first.values()))
     if cfg.max_pairs:
         train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_pairs, len(train_ds))))
+    if cfg.rejected_from_policy:
+        train_ds = self_play_rejected(train_ds, cfg.model, cfg.policy_max_new_tokens, out / "self_play_pairs.jsonl")
     val_ds = load(cfg.val_file) if cfg.val_file else None
 
     # --- policy = SFT merged; reference = the same weights with the new adapter disabled --
