@@ -120,8 +120,17 @@ def judge_case(judge, case: dict[str, Any], response: str) -> dict[str, Any]:
 
 
 def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path, arm: Arm) -> None:
-    """Append a verdict for every generation not judged yet (errors recorded per case)."""
-    done = {str(v["id"]) for v in load_finished_rows(out) if "error" not in v}
+    """Append a verdict for every generation not judged yet by this judge version (errors recorded per case).
+
+    Verdicts of an older judge version are judged again, and the new row supersedes the old
+    one (readers keep each id's latest row): a judge fix re-scores a finished eval without
+    regenerating it.
+    """
+    done = {
+        str(v["id"])
+        for v in load_finished_rows(out)
+        if "error" not in v and (v.get("judge"), v.get("judge_version")) == (judge.name, judge.version)
+    }
     with AppendWriter(out) as writer:
         for g in generations:
             cid = str(g["id"])
