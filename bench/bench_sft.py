@@ -8,7 +8,11 @@ on assistant tokens only. Both are timed by the Trainer's own ``train_runtime``.
 Throughput counts trained non-padding tokens per second (``num_input_tokens_seen``
 with ``non_padding``). Writes ``bench/results/sft.json``.
 
-    python bench/bench_sft.py [--examples 64] [--batch-size 8] [--max-length 640]
+    python bench/bench_sft.py [--examples 64] [--batch-size 8] [--max-length 640] [--seed 0]
+
+The examples are a seeded random sample of the default training data, so their lengths
+vary as the real data's do (short redirects next to long explanations); ``--seed -1`` takes
+the file's first rows instead.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import tempfile
 import time
@@ -117,6 +122,7 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=640)
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--packing", action="store_true", help="pack sequences (padding-free); off suits a CPU")
+    ap.add_argument("--seed", type=int, default=0, help="sample the examples at random with this seed; -1: first rows")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sft.json")
     args = ap.parse_args()
 
@@ -127,7 +133,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-sft-"))
     try:
         build_dataset(work / "data")
-        rows = [r for _, r in read_jsonl(work / "data" / "sft_train.jsonl")][: args.examples]
+        rows = [r for _, r in read_jsonl(work / "data" / "sft_train.jsonl")]
+        if args.seed >= 0:
+            random.Random(args.seed).shuffle(rows)
+        rows = rows[: args.examples]
         train_file = work / "train.jsonl"
         write_jsonl_atomic(train_file, rows)
         model_dir = str(embedded_model_dir())
@@ -148,6 +157,7 @@ def main() -> None:
         "examples": args.examples,
         "batch_size": args.batch_size,
         "max_length": args.max_length,
+        "sample_seed": args.seed,
         "plain_trl": plain,
         "veganalign": ours,
         "speedup": round(ours["tokens_per_second"] / plain["tokens_per_second"], 2),

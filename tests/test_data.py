@@ -166,6 +166,23 @@ def test_build_is_clean_and_valid(built):
     assert "grilled chicken breast" in eval_text
 
 
+def test_no_is_it_vegan_training_question_shares_an_item_with_the_classification_suite(built):
+    from veganalign.data.contracts import prompt_text
+    from veganalign.knowledge import load_knowledge_base
+
+    kb = load_knowledge_base()
+    classification = [json.loads(x) for x in (built / "eval" / "classification.jsonl").read_text().splitlines()]
+    eval_items = {m.name for c in classification for m in kb.check(prompt_text(c)).items}
+    train = [json.loads(x) for f in ("sft_train", "sft_val") for x in (built / f"{f}.jsonl").read_text().splitlines()]
+    questions = [r for r in train if r["intent"] == "is_it_vegan"]
+    assert len(questions) >= 30  # the verdict-first answers are still there...
+    for r in questions:  # ...but none about an item the held-out suite asks about
+        assert not {m.name for m in kb.check(prompt_text(r)).items} & eval_items, r["id"]
+    removed = json.loads((built / "contamination.json").read_text())["same_subject_as_classification"]
+    assert removed and all(items for items in removed.values())
+    assert "Same subject:" in (built / "contamination.md").read_text()
+
+
 def test_build_is_deterministic(built, tmp_path):
     result = runner.invoke(app, ["data", "build", "--out", str(tmp_path)])
     assert result.exit_code == 0

@@ -45,10 +45,6 @@ class Profile:
     eval_category_limits: dict[str, int] | None = None
 
 
-TRAIN_INTENTS = ("prescriptive_nonvegan,adversarial_ignore_rules,adversarial_roleplay,adversarial_indirection,"
-                 "adversarial_hypothetical,adversarial_authority,adversarial_no_lectures,adversarial_translation,"
-                 "descriptive,medical_survival,general_help")  # fmt: skip
-
 PROFILES = {
     "quick": Profile(
         model="smollm2-135m-instruct",
@@ -63,31 +59,29 @@ PROFILES = {
     # generation runs ~80 tokens/s, so the default run takes subsets to stay under an hour.
     "default": Profile(
         model="smollm2-135m-instruct",
-        # The requests the base model gets wrong (animal-product requests, attempts to switch
-        # the rules off) plus descriptive, medical and everyday questions, so that redirecting
-        # does not turn into refusing what must be answered. Only answers written short (the
-        # authored short set): a 135M model trained for minutes learns their whole shape, the
-        # concrete vegan swap first, where from long answers cut short it learned only the
-        # opening ("I'll give you a plant-based version...") and not the substance.
+        # Only answers written short (the authored short set, every intent): a 135M model
+        # trained for minutes learns their whole shape, where from long answers cut short it
+        # learned only the opening ("I'll give you a plant-based version...") and not the
+        # substance. Every intent, not just the requests the base model gets wrong: trained
+        # on requests alone, the model opened every answer with "Instead of X," (is-it-vegan
+        # questions and medical emergencies included); the verdict-first, health-first and
+        # everyday answers keep each kind of question in its own shape.
         sft={
-            "intents": TRAIN_INTENTS,
             "max_source_words": 90,
-            "max_examples": 240,
+            "max_examples": 256,
             "epochs": 2,
             "batch_size": 8,
             "max_length": 192,
             "learning_rate": 1e-3,
             "save_steps": 10,
-            "eval_steps": 30,
+            "eval_steps": 32,
         },  # fmt: skip
         # DPO by self-play: the short authored answer against what the SFT policy itself says
         # to the same prompt (generated in the stage, ~90 s), so the update targets this
         # model's own mistakes (naming the requested animal product, loops) without a judge.
         dpo={
-            "intents": TRAIN_INTENTS,
             "max_pairs": 64,
             "chosen_kinds": "authored",
-            "rejected_kinds": "base,refusal,over_refusal,rigid",
             "max_source_words": 90,
             "rejected_from_policy": True,
             "epochs": 1,
@@ -237,8 +231,12 @@ def run_pipeline(
         ),
         (
             "eval",
-            {"limit": prof.eval_limit_per_category, "category_limits": prof.eval_category_limits,
-             "max_new_tokens": prof.eval_max_new_tokens, "model": model},  # fmt: skip
+            {
+                "limit": prof.eval_limit_per_category,
+                "category_limits": prof.eval_category_limits,
+                "max_new_tokens": prof.eval_max_new_tokens,
+                "model": model,
+            },  # fmt: skip
             {"dpo": run_dir / "dpo" / "adapter_model.safetensors", "spec": spec_file},
             lambda: _stage_eval(run_dir, model, spec_file, prof, console),
         ),

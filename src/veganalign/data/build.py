@@ -21,6 +21,7 @@ closest remaining pairs.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -81,6 +82,25 @@ def _is_seed_example(text: str) -> bool:
     return any(s in low for s in SEED_EXAMPLES)
 
 
+_IS_IT_VEGAN = re.compile(
+    r"\b(?:is|are|isn'?t|aren'?t)\b[^.!?]{0,60}\bvegan\b[^.!?]*\?|\bcan vegans? (?:eat|use|have|wear|drink)\b", re.I
+)
+
+
+def same_subject_ids(sft: list[dict[str, Any]], classification: list[dict[str, Any]], kb) -> dict[str, set[str]]:
+    """Is-it-vegan SFT questions sharing a knowledge-base item with a classification eval case, with the items."""
+    eval_items = {m.name for case in classification for m in kb.check(prompt_text(case)).items}
+    found: dict[str, set[str]] = {}
+    for r in sft:
+        text = prompt_text(r)
+        if r.get("intent") != "is_it_vegan" and not _IS_IT_VEGAN.search(text):
+            continue
+        shared = {m.name for m in kb.check(text).items} & eval_items
+        if shared:
+            found[str(r["id"])] = shared
+    return found
+
+
 def build_dataset(
     out: Path,
     *,
@@ -124,6 +144,12 @@ def build_dataset(
     bad = {(m.train_file, m.train_id) for m in matches}
     bad |= {("prompts", i) for i, t in train_texts["prompts"] if _is_seed_example(t)}
     bad |= {("sft", i) for i, t in train_texts["sft"] if _is_seed_example(t)}
+    # Same subject: an is-it-vegan training question about an item that a held-out
+    # classification case asks about ("lanolin lip balm?" vs "is lanolin vegan?") is the
+    # same test with other words, which the text tests above miss. Such questions are
+    # removed, so the classification suite measures verdicts on items never trained on.
+    same_subject = same_subject_ids(sft, suites.get("classification", []), kb)
+    bad |= {("sft", i) for i in same_subject}
     removed = Counter(f for f, _ in bad)
     bank = [p for p in bank if ("prompts", str(p["id"])) not in bad]
     bad_sft = {i for f, i in bad if f == "sft"}
@@ -142,6 +168,7 @@ def build_dataset(
     rep = report(matches, closest, thresholds, dict(removed))
     rep["remaining_after_removal"] = {"exact": sum(m.kind == "exact" for m in remaining), "near": len(remaining)}
     rep["dropped_within_prompt_bank"] = [{"id": a, "duplicate_of": b} for a, b in dropped_in_bank]
+    rep["same_subject_as_classification"] = {i: sorted(items) for i, items in sorted(same_subject.items())}
 
     # Train/validation split by example id (pairs follow their SFT example).
     val_ids = {str(r["id"]) for r in sft if stable_fraction(f"val:{r['id']}") < val_fraction}

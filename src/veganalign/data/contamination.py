@@ -185,6 +185,17 @@ def report_markdown(rep: dict) -> str:
         + (", ".join(f"{k}: {v}" for k, v in rep["removed_from_training"].items()) or "none")
         + ".",
         "",
+        *(
+            [
+                f"Same subject: {len(rep['same_subject_as_classification'])} is-it-vegan training questions "
+                "asked about an item that a classification eval case asks about, and were removed: "
+                + ", ".join(f"{i} ({', '.join(items)})" for i, items in rep["same_subject_as_classification"].items())
+                + ".",
+                "",
+            ]
+            if rep.get("same_subject_as_classification")
+            else []
+        ),
         "## The 20 closest train/eval pairs (after removal)",
         "",
         "| token J | shingle J | train | eval |",
