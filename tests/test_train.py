@@ -209,6 +209,23 @@ def test_config_errors_before_any_model_loads(tmp_path, data_dir):
     assert result.exit_code == 2 and "pairs_train.jsonl:1" in result.output
 
 
+def test_every_shipped_recipe_config_loads():
+    """A shipped YAML with a stale or misspelt key would only fail when a user runs it."""
+    import veganalign
+    from veganalign.train.config import load_config
+    from veganalign.train.dpo import DPORecipe
+    from veganalign.train.reward import RewardRecipe
+    from veganalign.train.rl import RLRecipe
+    from veganalign.train.sft import SFTRecipe
+
+    recipes = {"sft": SFTRecipe, "dpo": DPORecipe, "reward": RewardRecipe, "rl": RLRecipe}
+    configs = sorted((Path(veganalign.__file__).parent / "train" / "configs").glob("*.yaml"))
+    assert {p.name for p in configs} >= {"rl-cpu.yaml", "rl-gpu.yaml", "reward-gpu.yaml", "sft-gpu.yaml"}
+    for path in configs:
+        stage = path.name.split("-")[0]
+        cfg = load_config(recipes[stage], path)
+        assert cfg.output_dir.name == stage, path  # each writes where the next stage's config reads
+
 def test_resume_continues_from_the_checkpoint(tiny_model, data_dir, tmp_path):
     out = tmp_path / "sft"
     cmd = [sys.executable, "-m", "veganalign", "train", "sft", "--model", str(tiny_model), "--train-file",
