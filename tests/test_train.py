@@ -226,6 +226,7 @@ def test_every_shipped_recipe_config_loads():
         cfg = load_config(recipes[stage], path)
         assert cfg.output_dir.name == stage, path  # each writes where the next stage's config reads
 
+
 def test_resume_continues_from_the_checkpoint(tiny_model, data_dir, tmp_path):
     out = tmp_path / "sft"
     cmd = [sys.executable, "-m", "veganalign", "train", "sft", "--model", str(tiny_model), "--train-file",
