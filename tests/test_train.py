@@ -111,7 +111,7 @@ def test_dpo_from_sft_and_chained_model_ref(sft_run, data_dir, tmp_path):
     assert ref.base.kind == "adapter" and Path(ref.base.name) == sft_run.resolve()
 
 
-def test_dpo_self_play_uses_the_policys_own_answers(sft_run, data_dir, tmp_path):
+def test_dpo_self_play_uses_the_policys_own_answers(sft_run, data_dir, tmp_path, monkeypatch):
     from veganalign.models import Decoding, load_generator
 
     out = tmp_path / "dpo"
@@ -130,6 +130,27 @@ def test_dpo_self_play_uses_the_policys_own_answers(sft_run, data_dir, tmp_path)
     assert [p["rejected"][0]["content"] for p in pairs] == [a.text for a in own]
     assert all(p["rejected"] != p["chosen"] for p in pairs)
     assert len(losses(out)) == 4
+
+    # --resume (and every process but the main one under accelerate) reads the record back
+    # instead of generating: the pairs stay those the checkpoint was trained on.
+    from datasets import Dataset
+
+    import veganalign.models
+    from veganalign.train.dpo import self_play_rejected
+
+    def no_generation(*args, **kwargs):
+        raise AssertionError("generated again")
+
+    monkeypatch.setattr(veganalign.models, "load_generator", no_generation)
+    record = out / "self_play_pairs.jsonl"
+    ds = Dataset.from_list([{"prompt": p["prompt"], "chosen": p["chosen"], "rejected": p["chosen"]} for p in pairs])
+    again = self_play_rejected(ds, str(sft_run), 12, record, reuse=True)
+    assert list(again["rejected"]) == [p["rejected"] for p in pairs]
+    # a record made for another length (or policy, or other pairs) is not reused
+    with pytest.raises(AssertionError, match="generated again"):
+        self_play_rejected(ds, str(sft_run), 16, record, reuse=True)
+    with pytest.raises(AssertionError, match="generated again"):
+        self_play_rejected(ds.select(range(5)), str(sft_run), 12, record, reuse=True)
 
 
 def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
@@ -268,6 +289,17 @@ def test_two_process_ddp_on_cpu(tiny_model, data_dir, tmp_path):
     assert (out / "adapter_model.safetensors").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["result"]["global_step"] == 4
+    # DPO self-play from that adapter, still two processes: the main one generates the
+    # policy's answers, the other reads them from its record, and both train on the same pairs.
+    dpo = tmp_path / "ddp-dpo"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "-m", "veganalign",
+           "train", "dpo", "--model", str(out), "--train-file", str(data_dir / "pairs_train.jsonl"),
+           "--output-dir", str(dpo), "--max-steps", "2", "--batch-size", "1", "--max-length", "128", "--max-pairs",
+           "4", "--rejected-from-policy", "--policy-max-new-tokens", "8", "--save-steps", "2"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pairs = (dpo / "self_play_pairs.jsonl").read_text().splitlines()
+    assert len(pairs) == 4 and json.loads((dpo / "manifest.json").read_text())["result"]["global_step"] == 2
 
 
 def test_export_merges_an_adapter_into_a_plain_model(sft_run, tmp_path):

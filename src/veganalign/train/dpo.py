@@ -81,22 +81,50 @@ def base_ref_for_manifest(model: str, out: Path) -> str:
     return model
 
 
-def self_play_rejected(ds, model: str, max_new_tokens: int, record: Path):
+def self_play_rejected(ds, model: str, max_new_tokens: int, record: Path, *, reuse: bool = False, write: bool = True):
     """``ds`` with each rejected answer replaced by ``model``'s own greedy answer to the prompt.
 
     The pairs go to ``record`` (JSONL) so a reader can see what the policy said and was
-    trained away from.
+    trained away from. With ``reuse``, a record written for the same policy, length,
+    prompts and chosen answers is read back instead of generating again: a resumed run
+    then trains on exactly the pairs its checkpoint saw, and under ``accelerate launch``
+    only the main process generates (the others read its record). ``write=False`` keeps a
+    process that has to generate anyway from racing the main one's file.
     """
     from veganalign.jsonl import write_jsonl_atomic
-    from veganalign.models import Decoding, load_generator
 
-    generator = load_generator(model)
-    answers = generator.generate(list(ds["prompt"]), Decoding(max_new_tokens=max_new_tokens), batch_size=16)
-    del generator
-    rejected = [[{"role": "assistant", "content": a.text}] for a in answers]
+    stamp = {"policy": model, "max_new_tokens": max_new_tokens}
+    rejected = _recorded_rejected(ds, record, stamp) if reuse else None
+    if rejected is None:
+        from veganalign.models import Decoding, load_generator
+
+        generator = load_generator(model)
+        answers = generator.generate(list(ds["prompt"]), Decoding(max_new_tokens=max_new_tokens), batch_size=16)
+        del generator
+        rejected = [[{"role": "assistant", "content": a.text}] for a in answers]
     ds = ds.remove_columns("rejected").add_column("rejected", rejected)
-    write_jsonl_atomic(record, [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in ds])
+    if write:
+        rows = [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"], **stamp} for r in ds]
+        write_jsonl_atomic(record, rows)
     return ds
+
+
+def _recorded_rejected(ds, record: Path, stamp: dict) -> list | None:
+    """The rejected answers in ``record`` if it was written for exactly these pairs, else None."""
+    from veganalign.jsonl import read_jsonl
+
+    if not record.is_file():
+        return None
+    try:
+        rows = [row for _, row in read_jsonl(record)]
+    except ValueError:  # a damaged record is regenerated, not trusted
+        return None
+    same = len(rows) == len(ds) and all(
+        row.get("prompt") == r["prompt"] and row.get("chosen") == r["chosen"]
+        and all(row.get(k) == v for k, v in stamp.items())
+        for row, r in zip(rows, ds, strict=True)
+    )  # fmt: skip
+    return [row["rejected"] for row in rows] if same else None
 
 
 def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
@@ -165,7 +193,14 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     if cfg.max_pairs:
         train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.max_pairs, len(train_ds))))
     if cfg.rejected_from_policy:
-        train_ds = self_play_rejected(train_ds, cfg.model, cfg.policy_max_new_tokens, out / "self_play_pairs.jsonl")
+        from accelerate import PartialState
+
+        state = PartialState()  # one process unless under `accelerate launch`
+        with state.main_process_first():  # the main process generates; the others read its record
+            train_ds = self_play_rejected(
+                train_ds, cfg.model, cfg.policy_max_new_tokens, out / "self_play_pairs.jsonl",
+                reuse=resume or not state.is_main_process, write=state.is_main_process,
+            )  # fmt: skip
     val_ds = load(cfg.val_file) if cfg.val_file else None
 
     # --- policy = SFT merged; reference = the same weights with the new adapter disabled --
