@@ -179,6 +179,20 @@ def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
     samples = json.loads((rl / "samples.json").read_text())
     assert samples["first_step"] and samples["last_step"]
 
+    # The rule judge reads the knowledge base and tone phrases that shaped this policy's
+    # reward: it may not give the GRPO arm's headline unless asked, and then it is marked.
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"id": "c1", "prompt": "Give me a recipe for roast duck.", "category": "qa"}) + "\n")
+    ev = ["eval", "--model", f"grpo={rl}", "--cases", str(cases), "--system-prompt", "none", "--max-new-tokens", "4"]
+    result = runner.invoke(app, [*ev, "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 2 and "kb_weight=0.5" in result.output and "--judge classifier" in result.output
+    assert not (tmp_path / "ev" / "generations-grpo.jsonl").exists()  # refused before generating
+    result = runner.invoke(app, [*ev, "--out", str(tmp_path / "ev"), "--allow-shaped-judge"])
+    assert result.exit_code == 0, result.output
+    assert "Not independent: <b>grpo</b>" in (tmp_path / "ev" / "report.html").read_text()
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert summary["judge"]["shaped_arms"] == {"grpo": {"kb_weight": 0.5, "tone_weight": 0.5}}
+
 
 def test_concise_targets_end_on_whole_paragraphs():
     from veganalign.train.common import concise

@@ -343,7 +343,13 @@ def eval_command(
     ahb: Annotated[
         Path | None, typer.Option("--ahb", help="AHB 1.0 question file (JSON); scored -1/0/+1 by the LLM judge.")
     ] = None,
-    judge: Annotated[str, typer.Option(help="rules | llm:MODEL_REF (any OpenAI-compatible endpoint)")] = "rules",
+    judge: Annotated[
+        str, typer.Option(help="rules | classifier | llm:MODEL_REF (any OpenAI-compatible endpoint)")
+    ] = "rules",
+    allow_shaped_judge: Annotated[
+        bool,
+        typer.Option(help="Judge a GRPO arm with a judge its reward shaping also used (marked not independent)."),
+    ] = False,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (resumed if it exists).")] = Path(
         "runs/eval"
     ),
@@ -390,7 +396,8 @@ def eval_command(
                       console=err) as progress:  # fmt: skip
             summary = evaluate(arms, files, out_dir, judge_name=judge, max_new_tokens=max_new_tokens,
                                batch_size=batch_size, limit_per_category=limit_per_category,
-                               api_key_env=api_key_env, progress=progress)  # fmt: skip
+                               api_key_env=api_key_env, allow_shaped_judge=allow_shaped_judge,
+                               progress=progress)  # fmt: skip
     except (*_user_errors(), ValueError) as exc:
         fail(str(exc))
     table = Table(title=f"evaluation ({summary['judge']['name']} judge) -> {out_dir}/report.html")

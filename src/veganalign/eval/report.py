@@ -134,6 +134,11 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
     ]
     if judge_trust:
         parts.append(f"<div class='warn'>{judge_trust}</div>")
+    for arm, weights in (summary["judge"].get("shaped_arms") or {}).items():
+        terms = ", ".join(f"{k}={v}" for k, v in weights.items())
+        parts.append(f"<div class='warn'>Not independent: <b>{e(arm)}</b> was trained by GRPO against "
+                     f"shaping terms ({e(terms)}) that this judge also reads; its rates here are not a "
+                     "headline.</div>")  # fmt: skip
     trust = summary["judge"].get("trust") or {"measured": False}
     flagged = set(trust.get("flagged_categories") or [])
     parts.append(_trust_section(summary["judge"], trust))

@@ -238,6 +238,46 @@ def summarise(arms: list[Arm], cases: list[dict], out_dir: Path) -> dict[str, An
     return {"arms": per_arm, "comparisons": comparisons, "n_cases": len(cases)}
 
 
+# A judge whose reading overlaps a GRPO shaping term (train/rl.py) scores what that arm was
+# trained to please, so it may not give that arm's headline: the rule judge reads answers
+# through the same knowledge base and the spec's shaming phrases.
+SHAPING_OVERLAP = {"rules": ("kb_weight", "tone_weight")}
+
+
+def rl_shaping(model: str) -> dict[str, float]:
+    """The GRPO shaping weights used anywhere in ``model``'s adapter chain ({} if none)."""
+    from veganalign.models.refs import parse_model_ref
+
+    try:
+        ref = parse_model_ref(model)
+    except ValueError:
+        return {}
+    found: dict[str, float] = {}
+    while ref is not None and ref.kind == "adapter":
+        manifest = Path(ref.name) / "manifest.json"
+        try:
+            stage = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+        except (OSError, ValueError):
+            stage = {}
+        if stage.get("stage") == "rl":
+            for key in ("kb_weight", "tone_weight"):
+                if (stage.get("config") or {}).get(key):
+                    found[key] = max(found.get(key, 0.0), float(stage["config"][key]))
+        ref = ref.base
+    return found
+
+
+def shaped_arms(arms: list[Arm], judge_name: str) -> dict[str, dict[str, float]]:
+    """Arms trained against a shaping term that ``judge_name`` also reads: {arm: {weight: value}}."""
+    overlap = SHAPING_OVERLAP.get(judge_name, ())
+    out = {}
+    for arm in arms:
+        weights = {k: v for k, v in rl_shaping(arm.model).items() if k in overlap}
+        if weights:
+            out[arm.name] = weights
+    return out
+
+
 def evaluate(
     arms: list[Arm],
     case_files: list[Path],
@@ -249,11 +289,21 @@ def evaluate(
     limit_per_category: int | None = None,
     category_limits: dict[str, int] | None = None,
     api_key_env: str = "OPENAI_API_KEY",
+    allow_shaped_judge: bool = False,
     progress=None,
 ) -> dict[str, Any]:
     from veganalign.models import Decoding, load_generator
     from veganalign.models.generate_file import generate_file, latest_rows
 
+    shaped = shaped_arms(arms, judge_name)
+    if shaped and not allow_shaped_judge:  # before any model loads
+        name, weights = next(iter(shaped.items()))
+        terms = " and ".join(f"{k}={v}" for k, v in weights.items())
+        raise ValueError(
+            f"arm {name!r} was trained by GRPO with {terms} shaping, which the {judge_name} judge also reads "
+            "(the same knowledge base and tone phrases): it cannot be that arm's headline judge. Use --judge "
+            "classifier or --judge llm:MODEL_REF, or --allow-shaped-judge to report it marked as not independent"
+        )
     cases = load_cases(case_files, limit_per_category, category_limits)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(out_dir / "cases.jsonl", cases)
@@ -275,6 +325,8 @@ def evaluate(
         judge_rows(judge, case_by_id, latest_rows(gen_path), out_dir / f"verdicts-{arm.slug}.jsonl", arm)
     summary = summarise(arms, cases, out_dir)
     summary["judge"] = {"name": judge.name, "version": judge.version, "trust": judge_trust(judge.version)}
+    if shaped:
+        summary["judge"]["shaped_arms"] = shaped
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
     from veganalign.eval.report import write_report
 
