@@ -46,7 +46,8 @@ def random_model(skel: Path, out: Path) -> str:
 
 
 def timed(fn):
-    torch.cuda.reset_peak_memory_stats()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     try:
         result = fn()
@@ -55,8 +56,9 @@ def timed(fn):
 
         traceback.print_exc()
         result = {"error": f"{type(exc).__name__}: {exc}"}
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
     return {"wall_s": round(time.perf_counter() - start, 1),
-            "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2), "result": result}  # fmt: skip
+            "peak_memory_gib": round(peak, 2) if peak is not None else None, "result": result}  # fmt: skip
 
 
 def main() -> None:

@@ -27,32 +27,19 @@ import argparse
 import json
 import platform
 import shutil
+import sys
 import tempfile
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from bench_gpu import timed  # noqa: E402
+
 RL_INTENTS = "prescriptive_nonvegan,adversarial_roleplay,adversarial_ignore_rules,adversarial_no_lectures"
-
-
-def timed(fn):
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    try:
-        result = fn()
-    except Exception as exc:  # record and go on: one device call must bring back every other number
-        import traceback
-
-        traceback.print_exc()
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
-    return {"wall_s": round(time.perf_counter() - start, 1),
-            "peak_memory_gib": round(peak, 2) if peak is not None else None, "result": result}  # fmt: skip
 
 
 def main() -> None:
