@@ -65,8 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--failures", action="store_true", help="also list every case the engine gets wrong")
     parser.add_argument("--data", nargs="+", type=Path, help="data files to use instead of the shipped ones")
+    parser.add_argument("--lexicon", type=Path, help="a lexicon file to use instead of the shipped one")
     args = parser.parse_args()
-    kb = load_knowledge_base(args.data)
+    kb = load_knowledge_base(args.data, args.lexicon)
     outcomes = run(kb, load_cases())
     print(markdown(outcomes))
     if args.failures:

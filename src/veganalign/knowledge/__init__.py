@@ -7,8 +7,10 @@ The small API the other stages use::
     knowledge.check("Sugar, whey powder (milk), E120").verdict   # "non_vegan"
     knowledge.lookup("gelatine").reason
     knowledge.alternatives("honey")                              # [Alternative(...), ...]
+    knowledge.knowledge_sha256()                                 # hex SHA-256 of the validated data
 
-The module-level functions use the shipped data, loaded once and cached.
+The module-level functions use the shipped data (entries in ``data/*.yaml``, the
+matcher's word lists in ``lexicon.yaml``), loaded once and cached.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from veganalign.knowledge.kb import (
     KnowledgeBaseError,
     KnowledgeIssue,
     default_data_files,
+    default_lexicon_file,
+    knowledge_sha256,
     load_knowledge_base,
 )
-from veganalign.knowledge.schema import Alternative, Category, Entry, Status
+from veganalign.knowledge.schema import Alternative, Category, Entry, Lexicon, Status
 
 
 def check(text: str) -> CheckResult:
@@ -48,12 +52,15 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseError",
     "KnowledgeIssue",
+    "Lexicon",
     "MatchedItem",
     "Status",
     "Verdict",
     "alternatives",
     "check",
     "default_data_files",
+    "default_lexicon_file",
+    "knowledge_sha256",
     "load_knowledge_base",
     "lookup",
 ]

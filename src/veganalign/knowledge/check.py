@@ -18,6 +18,12 @@ It sits in the guardrail's hot path, so the design favours one cheap pass:
    label claims ("suitable for vegans", "not suitable for vegans").
 4. The verdict rule (``_verdict``; docs/knowledge.md) turns what counts into one word.
 
+The words read in steps 1 and 3 (spellings, qualifiers, negators, warning words...)
+are data: ``lexicon.yaml``, validated as ``schema.Lexicon`` and compiled once per load
+into a ``Vocabulary``. What stays in code is the grammar around them: punctuation, the
+E-number patterns, list connectors ("and", "or") and the few words a rule is built on
+("free", "based", "with").
+
 Compound plant names ("peanut butter", "butternut squash", "coconut milk") are handled
 by data, not code: they are entries of their own and win by being longer.
 """
@@ -31,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from veganalign.knowledge.schema import Alternative, Entry, Status
+from veganalign.knowledge.schema import Alternative, Entry, Lexicon, Status
 
 Verdict = Literal["non_vegan", "maybe", "vegan", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("non_vegan", "maybe", "vegan", "unknown")
@@ -46,83 +52,17 @@ _MARKS = frozenset(",;:()[]{}.!?/|\u2022\u00b7\n&+")
 _STRONG = frozenset(".!?;\n")  # ends a sentence: negation and "may contain" stop here
 _E_NUMBER = re.compile(r"e\d{3,4}[a-z]?$")
 _BARE_CODE = re.compile(r"\d{3,4}[a-z]?$")
-# Additive class names on labels; a bare code after one is an E-number ("emulsifier (471)").
-_ADDITIVE_CLASSES = frozenset(
-    {
-        "emulsifier",
-        "emulsifiers",
-        "colour",
-        "colours",
-        "stabiliser",
-        "stabilisers",
-        "thickener",
-        "thickeners",
-        "regulator",
-        "regulators",
-        "antioxidant",
-        "antioxidants",
-        "preservative",
-        "preservatives",
-        "agent",
-        "agents",
-        "sweetener",
-        "sweeteners",
-        "humectant",
-        "humectants",
-        "enhancer",
-        "enhancers",
-        "acid",
-        "acids",
-        "salts",
-        "gum",
-        "starch",
-        "ins",
-    }
-)
-
-# US -> UK spelling, so data written either way matches text written either way.
-_SPELLING_PAIRS = {
-    "color": "colour",
-    "flavor": "flavour",
-    "yogurt": "yoghurt",
-    "fiber": "fibre",
-    "savory": "savoury",
-    "stabilizer": "stabiliser",
-    "caramelized": "caramelised",
-    "pasteurized": "pasteurised",
-    "hydrolyzed": "hydrolysed",
-    "sulfite": "sulphite",
-    "sulfate": "sulphate",
-    "sulfur": "sulphur",
-    "aluminum": "aluminium",
-    "odor": "odour",
-    "mold": "mould",
-    "center": "centre",
-    "gelatine": "gelatin",
-}
 
 
-def _spelling_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for us, uk in _SPELLING_PAIRS.items():
-        for suffix in ("", "s", "ed", "ing", "ings", "less"):
-            table[us + suffix] = uk + suffix
-    table.update({"yogurts": "yoghurts", "yoghourt": "yoghurt", "yogourt": "yoghurt"})
-    return table
-
-
-_SPELLING = _spelling_table()
-
-
-def normalise_word(word: str) -> str:
-    """Lower-case, drop accents and apostrophes, British spelling."""
+def normalise_word(word: str, spelling: Mapping[str, str]) -> str:
+    """Lower-case, drop accents and apostrophes, one spelling (``Vocabulary.spelling``)."""
     w = word.lower()
     if not w.isascii():
         w = unicodedata.normalize("NFKD", w.casefold().replace("\u2019", ""))
         w = "".join(c for c in w if not unicodedata.combining(c))
     if "'" in w:
         w = w.replace("'", "")
-    return _SPELLING.get(w, w)
+    return spelling.get(w, w)
 
 
 @dataclass(slots=True)
@@ -136,7 +76,7 @@ class Tokens:
     tail: str  # punctuation after the last word
 
 
-def tokenize(text: str) -> Tokens:
+def tokenize(text: str, spelling: Mapping[str, str]) -> Tokens:
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -156,9 +96,9 @@ def tokenize(text: str) -> Tokens:
                 continue
         if ascii_text:
             word = tok.replace("'", "") if "'" in tok else tok
-            word = _SPELLING.get(word, word)
+            word = spelling.get(word, word)
         else:
-            word = normalise_word(tok)
+            word = normalise_word(tok, spelling)
         start, end = m.span()
         # "E 120" / "E-120": the bare "e" and the digits are one E-number.
         if not gap and words and words[-1] == "e" and _BARE_CODE.match(word):
@@ -193,40 +133,20 @@ def _merge_e_suffix(words: list[str], ends: list[int], gaps: list[str], gap: str
     return False
 
 
-def phrase_key(phrase: str) -> str:
+def phrase_key(phrase: str, spelling: Mapping[str, str]) -> str:
     """The lookup key of a name, synonym or E-number: its normalised words, space-joined."""
-    return " ".join(tokenize(phrase).words)
+    return " ".join(tokenize(phrase, spelling).words)
 
 
 # --------------------------------------------------------------------------- plurals
 
-_IRREGULAR_PLURALS = {
-    "goose": "geese",
-    "mouse": "mice",
-    "louse": "lice",
-    "tooth": "teeth",
-    "foot": "feet",
-    "ox": "oxen",
-    "calf": "calves",
-    "leaf": "leaves",
-    "loaf": "loaves",
-    "half": "halves",
-    "knife": "knives",
-    "wolf": "wolves",
-    "shelf": "shelves",
-    "hoof": "hooves",
-    "child": "children",
-    "person": "people",
-}
-_SAME_PLURAL = {"fish", "sheep", "deer", "moose", "bison", "swine", "squid", "offal", "shellfish"}
 
-
-def plural_forms(word: str) -> set[str]:
+def plural_forms(word: str, vocab: Vocabulary) -> set[str]:
     """Plural spellings of an English noun (over-generating is harmless: unused keys)."""
-    if len(word) < 3 or not word.isalpha() or word in _SAME_PLURAL:
+    if len(word) < 3 or not word.isalpha() or word in vocab.same_plurals:
         return set()
-    if word in _IRREGULAR_PLURALS:
-        return {_IRREGULAR_PLURALS[word]}
+    if word in vocab.irregular_plurals:
+        return {vocab.irregular_plurals[word]}
     if word.endswith(("s", "x", "z", "ch", "sh")):
         return {word + "es"}
     if word.endswith("y") and word[-2] not in "aeiou":
@@ -240,13 +160,12 @@ def plural_forms(word: str) -> set[str]:
     return {word + "s"}
 
 
-def singular_forms(word: str) -> set[str]:
+def singular_forms(word: str, vocab: Vocabulary) -> set[str]:
     """Singular spellings of a plural name ("anchovies" -> "anchovy", "oats" -> "oat")."""
     if len(word) < 4 or not word.isalpha() or word.endswith(("ss", "us", "is")):
         return set()
-    for plural, singular in _IRREGULAR_PLURALS.items():
-        if word == singular:
-            return {plural}
+    if word in vocab.irregular_singulars:
+        return {vocab.irregular_singulars[word]}
     if word.endswith("ies"):
         return {word[:-3] + "y"}
     if word.endswith(("oes", "ses", "xes", "ches", "shes")):
@@ -258,11 +177,11 @@ def singular_forms(word: str) -> set[str]:
     return set()
 
 
-def key_variants(key: str) -> set[str]:
+def key_variants(key: str, vocab: Vocabulary) -> set[str]:
     """Keys for the plural/singular of a phrase's last word; not the key itself."""
     head, _, last = key.rpartition(" ")
     prefix = head + " " if head else ""
-    return {prefix + form for form in plural_forms(last) | singular_forms(last)} - {key}
+    return {prefix + form for form in plural_forms(last, vocab) | singular_forms(last, vocab)} - {key}
 
 
 # --------------------------------------------------------------------------- results
@@ -328,235 +247,86 @@ class CheckResult:
 
 # --------------------------------------------------------------------------- context words
 
-# Words after which a matched item is negated, with the items listed after it.
-_PREFIX_NEGATORS = frozenset(
-    {
-        "no",
-        "without",
-        "non",
-        "zero",
-        "excluding",
-        "excludes",
-        "exclude",
-        "never",
-        "not",
-        "nor",
-        "minus",
-        # advice that takes an item out: "replace the eggs with flax eggs", "omit the honey"
-        "replace",
-        "swap",
-        "omit",
-        "skip",
-        "ditch",
-    }
-)
-_NEGATION_WORDS = _PREFIX_NEGATORS | {"free"}
+# The grammar of lists and negation stays here; the words it is applied to are the lexicon's.
 _NEGATION_FILLERS_MAX = 2  # "no added milk", "does not contain milk"
 _LIST_CONNECTORS = frozenset({"and", "or", "nor", "any"})
 _CONTINUE_GAPS = frozenset({"", ",", "/"})
-_FREE_BREAKERS = frozenset({"range", "run", "roaming", "roam"})  # "free-range eggs" are eggs
-
-# Vegan qualifiers before an item: "vegan cheese", "faux fur", "mock duck".
-_VEGAN_PREFIXES = frozenset({"vegan", "faux", "fake", "mock", "plantbased", "vegetalien"})
-# Only for materials and cosmetics: "imitation leather" is vegan, imitation crab is fish.
-_MATERIAL_PREFIXES = frozenset(
-    {"imitation", "synthetic", "artificial", "pu", "pvc", "polyurethane", "manmade", "simulated", "acrylic"}
-)
-_NON_FOOD = frozenset({"material", "cosmetic_ingredient", "household"})
-# "X-based" is a vegan qualifier when X is one of these (or a vegan entry: "oat-based").
-_PLANT_BASES = frozenset({"plant", "vegetable", "veg", "nut", "grain", "legume", "bean", "fungi", "mushroom"})
-# Vegan qualifiers after an item: "chicken-style pieces", "egg replacer", "milk alternative".
-_VEGAN_SUFFIXES = frozenset(
-    {
-        "style",
-        "alternative",
-        "alternatives",
-        "substitute",
-        "substitutes",
-        "replacer",
-        "replacers",
-        "replacement",
-        "replacements",
-        "analogue",
-        "analogues",
-        "analog",
-        "analogs",
-        "look",
-        "effect",
-    }
-)
-# Before an item: "soya alternative to yoghurt", "substitute for egg", "instead of butter".
-_ALTERNATIVE_TO = frozenset({"alternative", "alternatives", "substitute", "substitutes", "replacement", "instead"})
-
-# Plant analogues named "<plant> <animal food>": "pistachio milk", "cashew cheese",
-# "cauliflower steak", "seitan kebab". The plant word must be one that such analogues
-# are made *from*: "chocolate milk", "garlic butter" and "lemon chicken" are the animal
-# food with a flavour, so flavour words are deliberately absent from these lists.
-# The data lists the common analogues as entries; these tables catch the rest.
-_MILK_BASES = frozenset(
-    {
-        "almond",
-        "cashew",
-        "hazelnut",
-        "macadamia",
-        "walnut",
-        "pecan",
-        "pistachio",
-        "peanut",
-        "brazil",
-        "oat",
-        "oats",
-        "rice",
-        "soy",
-        "soya",
-        "soybean",
-        "coconut",
-        "hemp",
-        "pea",
-        "flax",
-        "linseed",
-        "sesame",
-        "sunflower",
-        "quinoa",
-        "spelt",
-        "tigernut",
-        "chickpea",
-        "lupin",
-        "barley",
-        "potato",
-        "plant",
-    }
-)
-_BUTTER_BASES = _MILK_BASES | {
-    "cocoa",
-    "cacao",
-    "shea",
-    "mango",
-    "kokum",
-    "murumuru",
-    "cupuacu",
-    "illipe",
-    "avocado",
-    "apple",
-    "pumpkin",
-    "seed",
-    "nut",
-}
-_MEAT_ANALOGUE_BASES = frozenset(
-    {
-        "tofu",
-        "tempeh",
-        "seitan",
-        "soy",
-        "soya",
-        "jackfruit",
-        "mushroom",
-        "cauliflower",
-        "carrot",
-        "coconut",
-        "eggplant",
-        "aubergine",
-        "beetroot",
-        "celeriac",
-        "lentil",
-        "chickpea",
-        "tvp",
-        "banana",
-        "watermelon",
-    }
-)
-_ANALOGUE_BASES: dict[str, frozenset[str]] = {
-    **dict.fromkeys(("milk", "drink", "cheese", "yoghurt", "mylk"), _MILK_BASES),
-    "butter": _BUTTER_BASES,
-    # Not nut creams in general: "hazelnut cream" and "pistachio cream" spreads often hold
-    # milk powder, and French "almond cream" is frangipane (butter and eggs).
-    "cream": frozenset({"cashew", "oat", "oats", "soy", "soya", "coconut", "rice", "spelt", "hemp", "pea", "plant"}),
-    **dict.fromkeys(
-        (
-            "bacon",
-            "steak",
-            "steaks",
-            "jerky",
-            "wings",
-            "lox",
-            "nuggets",
-            "mince",
-            "chorizo",
-            "kebab",
-            "tuna",
-            "ham",
-            "pepperoni",
-            "schnitzel",
-            "ribs",
-            "meatballs",
-        ),
-        _MEAT_ANALOGUE_BASES,
-    ),
-}
-# Substitutes that replace the animal part of whatever dish follows: "silken tofu
-# chocolate mousse", "aquafaba meringue", "tempeh bolognese". ("cashew chicken" is
-# chicken, so nuts are not on this list.)
-_SUBSTITUTE_BASES = frozenset({"tofu", "aquafaba", "seitan", "tempeh", "jackfruit", "tvp"})
-_SUBSTITUTABLE = frozenset(
-    {"dish", "meat", "poultry", "fish", "seafood", "dairy", "egg", "animal_fat", "animal_derivative"}
-)
-# "almond croissant made with vegan butter": one part swapped, the rest unknown.
-_MADE_WITH = frozenset({"made", "prepared", "baked", "cooked"})
-# After an item, a named flavour is usually a flavouring: "chicken flavour noodles".
-_FLAVOUR_SUFFIXES = frozenset({"flavour", "flavours", "flavoured", "flavouring", "flavourings"})
-# After an item, an allergy note says nothing about the recipe: "milk allergy sufferers".
-_ALLERGY_SUFFIXES = frozenset({"allergy", "allergies", "allergic", "allergen", "intolerance", "intolerant"})
-
-# Category groups that a "<word>-free" qualifier frees the *next* item from:
-# "dairy-free cheese" is vegan cheese, "egg-free mayo" vegan mayo. A meat-free or
-# vegetarian product may still hold egg or dairy, so it becomes "maybe", not "vegan".
-_MEAT = frozenset({"meat", "poultry", "fish", "seafood", "animal_fat"})
-_ALL_ANIMAL = frozenset(
-    {"meat", "poultry", "fish", "seafood", "dairy", "egg", "bee_product", "animal_fat", "animal_derivative"}
-)
-_FREE_GROUPS: dict[str, tuple[frozenset[str], Status]] = {
-    "dairy": (frozenset({"dairy"}), "vegan"),
-    "milk": (frozenset({"dairy"}), "vegan"),
-    "egg": (frozenset({"egg"}), "vegan"),
-    "eggs": (frozenset({"egg"}), "vegan"),
-    "honey": (frozenset({"bee_product"}), "vegan"),
-    "gelatin": (frozenset({"animal_derivative"}), "vegan"),
-    "animal": (_ALL_ANIMAL, "vegan"),
-    "meat": (_MEAT, "maybe"),
-}
-# One-word forms of the same: "eggless mayo", "meatless meatballs", "vegetarian sausages".
-_GROUP_WORDS: dict[str, tuple[frozenset[str], Status]] = {
-    "eggless": _FREE_GROUPS["egg"],
-    "nondairy": _FREE_GROUPS["dairy"],
-    "dairyfree": _FREE_GROUPS["dairy"],
-    "meatless": _FREE_GROUPS["meat"],
-    "meatfree": _FREE_GROUPS["meat"],
-    "vegetarian": _FREE_GROUPS["meat"],
-    "veggie": _FREE_GROUPS["meat"],
-}
 _LIST_AND = frozenset({"and", "or", "nor"})
 
-# "may contain" warnings.
-_MAY_VERBS = frozenset({"may", "might", "could", "can"})
-_CONTAIN = frozenset({"contain", "contains"})
-_TRACE = frozenset({"trace", "traces"})
-# "made in a factory ...", "produced on shared equipment", "a kitchen that also handles".
-# A kitchen or bakery needs "shared" or "also handles": "made in our kitchen with eggs"
-# names an ingredient, not a cross-contact risk.
-_PLANT_ROOMS = frozenset(
-    {"factory", "factories", "facility", "facilities", "equipment", "premises", "environment", "site", "line", "lines"}
-)
-_FACILITY = _PLANT_ROOMS | {"kitchen", "kitchens", "bakery", "fryer", "fryers"}
-_MADE = frozenset({"made", "produced", "manufactured", "packed", "processed", "packaged", "baked"})
-_SHARED = frozenset({"shared", "same"})
-_HANDLES = frozenset({"handles", "handling", "handle", "processes", "processing", "process", "also"})
-# A bracket opening with these is an allergen note, not the item's make-up.
-_ALLERGEN_NOTE = frozenset({"contains", "contain", "including", "incl", "with", "may"})
-_WARNING_WORDS = _MAY_VERBS | _TRACE | _FACILITY | {"cross"}
-_SCOPE_STOPPERS = frozenset({"ingredients", "ingredient", "contains", "allergens", "allergy"})
+# A group release: the categories "<word>-free" rules out, and what a freed item counts as.
+_Release = tuple[frozenset[str], Status]
 
-_NEGATIVE_CLAIM_LEAD = frozenset({"not", "non", "unsuitable", "isnt", "arent", "never"})
-_CLAIM_WORDS = frozenset({"vegan", "vegans"})
+
+class Vocabulary:
+    """The lexicon (``lexicon.yaml``) as the matcher reads it: sets and tables, built once per load.
+
+    Each attribute is one lexicon list as a frozenset (membership tests in the hot path),
+    or a table derived from several; the lexicon file says what each list is for.
+    """
+
+    def __init__(self, lexicon: Lexicon):
+        lx = lexicon
+        self.lexicon = lexicon
+        # spelling and word forms
+        self.spelling = lx.spelling_table()
+        self.irregular_plurals = dict(lx.irregular_plurals)
+        self.irregular_singulars: dict[str, str] = {}
+        for singular, plural in lx.irregular_plurals.items():
+            self.irregular_singulars.setdefault(plural, singular)
+        self.same_plurals = frozenset(lx.same_plurals)
+        # label structure
+        self.additive_classes = frozenset(lx.additive_classes)
+        self.header_words = frozenset(lx.header_words)
+        self.statement_words = frozenset(lx.statement_words)
+        # negation: "free" is the matcher's own ("free from X", "X-free")
+        self.negators = frozenset(lx.negators)
+        self.negation_words = self.negators | {"free"}
+        self.free_breakers = frozenset(lx.free_breakers)
+        self.free_groups: dict[str, _Release] = {}  # "dairy" of "dairy-free" / "non-dairy"
+        self.group_words: dict[str, _Release] = {}  # one-word forms: "eggless", "vegetarian"
+        self.group_notes: dict[str, str] = {}  # qualifier label -> note for the maybe it makes
+        for group in lx.free_groups:
+            release = (frozenset(group.frees), group.counts_as)
+            for word in group.words:
+                self.free_groups[word] = release
+            for word in group.single_words:
+                self.group_words[word] = release
+            if group.note is not None:
+                labels = [label for w in group.words for label in (f"{w}-free", f"non-{w}")]
+                self.group_notes.update(dict.fromkeys([*labels, *group.single_words], group.note))
+        # vegan qualifiers
+        self.vegan_prefixes = frozenset(lx.vegan_prefixes)
+        self.material_prefixes = frozenset(lx.material_prefixes)
+        self.material_categories = frozenset(lx.material_categories)
+        self.plant_bases = frozenset(lx.plant_bases)
+        self.vegan_suffixes = frozenset(lx.vegan_suffixes)
+        self.alternative_to = frozenset(lx.alternative_to)
+        # animal-food word -> the plants that make "<plant> <word>" an analogue ("cashew cheese")
+        self.analogue_bases = {
+            food: frozenset(base for name in lists for base in lx.analogue_bases[name])
+            for food, lists in lx.analogue_foods.items()
+        }
+        self.substitute_bases = frozenset(lx.substitute_bases)
+        self.substitutable = frozenset(lx.substitutable_categories)
+        self.made_with = frozenset(lx.made_with_verbs)
+        self.flavour_suffixes = frozenset(lx.flavour_suffixes)
+        self.allergy_suffixes = frozenset(lx.allergy_suffixes)
+        # "may contain" warnings
+        self.may_verbs = frozenset(lx.may_verbs)
+        self.contain = frozenset(lx.contain_words)
+        self.trace = frozenset(lx.trace_words)
+        self.plant_rooms = frozenset(lx.plant_rooms)
+        self.facility = self.plant_rooms | frozenset(lx.kitchens)
+        self.made = frozenset(lx.made_words)
+        self.shared = frozenset(lx.shared_words)
+        self.handles = frozenset(lx.handling_words)
+        self.allergen_note = frozenset(lx.allergen_note_words)
+        # a text without any of these has no warning to look for ("cross": "cross-contamination")
+        self.warning_words = self.may_verbs | self.trace | self.facility | {"cross"}
+        self.scope_stoppers = frozenset(lx.warning_stoppers)
+        # claims
+        self.claim_words = frozenset(lx.claim_words)
+        self.negative_claim_lead = frozenset(lx.negative_claim_words)
 
 
 # --------------------------------------------------------------------------- matcher
@@ -578,7 +348,8 @@ class _Hit:
 class Matcher:
     """Compiled phrase index over the knowledge base; ``check`` is the whole pipeline."""
 
-    def __init__(self, entries: Sequence[Entry], phrases: Mapping[str, int]):
+    def __init__(self, entries: Sequence[Entry], phrases: Mapping[str, int], vocabulary: Vocabulary):
+        self.vocabulary = vocabulary
         self._entries = list(entries)
         self._alternatives = [tuple(e.alternatives) for e in self._entries]
         self._phrases = dict(phrases)
@@ -599,22 +370,23 @@ class Matcher:
 
     def check(self, text: str) -> CheckResult:
         _validate_text(text)
-        toks = tokenize(text)
+        vocab = self.vocabulary
+        toks = tokenize(text, vocab.spelling)
         hits = self._match(toks)
         sentence, questions = _sentences(toks)
         owner = [-1] * len(toks.words)
         for h_idx, hit in enumerate(hits):
             for i in range(hit.s, hit.e):
                 owner[i] = h_idx
-        _mark_may_contain(toks, hits, owner)
-        _negate(toks, hits, owner, sentence)
+        _mark_may_contain(toks, hits, owner, vocab)
+        _negate(toks, hits, owner, sentence, vocab)
         for hit in hits:
             hit.counts_as = None if (hit.negated or hit.may_contain) else hit.entry.status
-        _qualify(toks, hits, owner)
-        _made_with(toks, hits, sentence)
-        _supersede_generic(toks, hits, sentence)
-        claims, positive, negative = _claims(toks, owner, sentence, questions)
-        return _result(text, toks, hits, claims, positive, negative)
+        _qualify(toks, hits, owner, vocab)
+        _made_with(toks, hits, sentence, vocab)
+        _supersede_generic(toks, hits, sentence, vocab)
+        claims, positive, negative = _claims(toks, owner, sentence, questions, vocab)
+        return _result(text, toks, hits, claims, positive, negative, vocab)
 
     def _match(self, toks: Tokens) -> list[_Hit]:
         """Leftmost-longest matching, except that a longer phrase starting inside a match
@@ -675,17 +447,22 @@ class Matcher:
         word = words[i]
         if _E_NUMBER.match(word):
             return self._phrases.get(_e_number_fallback(word))
-        if _BARE_CODE.match(word) and i > 0 and gaps[i] in ("(", ":", "", ",") and _after_additive(words, hits, i):
+        if (
+            _BARE_CODE.match(word)
+            and i > 0
+            and gaps[i] in ("(", ":", "", ",")
+            and _after_additive(words, hits, i, self.vocabulary)
+        ):
             code = "e" + word
             idx = self._phrases.get(code)
             return idx if idx is not None else self._phrases.get(_e_number_fallback(code))
         return None
 
 
-def _after_additive(words: list[str], hits: list[_Hit], i: int) -> bool:
+def _after_additive(words: list[str], hits: list[_Hit], i: int, vocab: Vocabulary) -> bool:
     """Word ``i`` follows an additive class ("emulsifier", "colour") or another code."""
     prev = words[i - 1]
-    if prev in _ADDITIVE_CLASSES:
+    if prev in vocab.additive_classes:
         return True
     return bool(hits) and hits[-1].e == i and hits[-1].entry.category == "additive"
 
@@ -725,25 +502,26 @@ def _sentences(toks: Tokens) -> tuple[list[int], set[int]]:
 # --------------------------------------------------------------------------- context passes
 
 
-def _mark_may_contain(toks: Tokens, hits: list[_Hit], owner: list[int]) -> None:
+def _mark_may_contain(toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary) -> None:
     """Items in a "may contain" / "made in a factory that handles" warning."""
     words, gaps = toks.words, toks.gaps
     n = len(words)
     present = set(words)
-    if present.isdisjoint(_WARNING_WORDS):
+    allergy_suffixes = vocab.allergy_suffixes
+    if present.isdisjoint(vocab.warning_words):
         for hit in hits:  # still: "not suitable for milk allergy sufferers"
-            if hit.e < n and not gaps[hit.e] and words[hit.e] in _ALLERGY_SUFFIXES:
+            if hit.e < n and not gaps[hit.e] and words[hit.e] in allergy_suffixes:
                 hit.may_contain = True
         return
     i = 0
     while i < n:
-        if _is_warning_start(words, gaps, i):
+        if _is_warning_start(words, gaps, i, vocab):
             in_brackets = "(" in gaps[i] or (i > 0 and _open_bracket_before(gaps, i))
             j = i
             while j < n:
                 if j > i and gaps[j] and (not _STRONG.isdisjoint(gaps[j]) or (in_brackets and ")" in gaps[j])):
                     break
-                if j > i and words[j] in _SCOPE_STOPPERS and not _is_warning_start(words, gaps, j):
+                if j > i and words[j] in vocab.scope_stoppers and not _is_warning_start(words, gaps, j, vocab):
                     break
                 if owner[j] != -1:
                     hits[owner[j]].may_contain = True
@@ -752,7 +530,7 @@ def _mark_may_contain(toks: Tokens, hits: list[_Hit], owner: list[int]) -> None:
             continue
         i += 1
     for hit in hits:  # "not suitable for milk allergy sufferers"
-        if hit.e < n and not gaps[hit.e] and words[hit.e] in _ALLERGY_SUFFIXES:
+        if hit.e < n and not gaps[hit.e] and words[hit.e] in allergy_suffixes:
             hit.may_contain = True
 
 
@@ -763,43 +541,44 @@ def _open_bracket_before(gaps: list[str], i: int) -> bool:
     return depth > 0
 
 
-def _is_warning_start(words: list[str], gaps: list[str], i: int) -> bool:
+def _is_warning_start(words: list[str], gaps: list[str], i: int, vocab: Vocabulary) -> bool:
     word = words[i]
     n = len(words)
-    if word in _MAY_VERBS:
+    if word in vocab.may_verbs:
         j = i + 1
         if j < n and words[j] == "also":
             j += 1
-        return j < n and words[j] in _CONTAIN and not gaps[j]
-    if word in _TRACE:
+        return j < n and words[j] in vocab.contain and not gaps[j]
+    if word in vocab.trace:
         return True
     if word == "cross" and i + 1 < n and words[i + 1] in ("contamination", "contact"):
         return True
-    if word in _FACILITY:
-        if any(w in _SHARED for w in words[max(0, i - 2) : i]):
+    if word in vocab.facility:
+        if any(w in vocab.shared for w in words[max(0, i - 2) : i]):
             return True
-        if any(w in _HANDLES for w in words[i + 1 : i + 5]):
+        if any(w in vocab.handles for w in words[i + 1 : i + 5]):
             return True
-        return word in _PLANT_ROOMS and any(w in _MADE for w in words[max(0, i - 4) : i])
+        return word in vocab.plant_rooms and any(w in vocab.made for w in words[max(0, i - 4) : i])
     return False
 
 
-def _negate(toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int]) -> None:
+def _negate(toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int], vocab: Vocabulary) -> None:
     """ "no X", "without X or Y", "free from X, Y", "X-free", "X, Y and Z free"."""
     words, gaps = toks.words, toks.gaps
-    if _NEGATION_WORDS.isdisjoint(words):
+    if vocab.negation_words.isdisjoint(words):
         return
     n = len(words)
+    negators = vocab.negators
     for i, word in enumerate(words):
         if owner[i] != -1:
             continue
-        if word in _PREFIX_NEGATORS:
+        if word in negators:
             _negate_forward(words, gaps, hits, owner, sentence, i + 1)
         elif word == "free":
             after = words[i + 1] if i + 1 < n and not gaps[i + 1] else ""
             if after in ("from", "of"):
                 _negate_forward(words, gaps, hits, owner, sentence, i + 2)
-            elif after not in _FREE_BREAKERS and i > 0 and not gaps[i]:
+            elif after not in vocab.free_breakers and i > 0 and not gaps[i]:
                 _negate_backward(words, gaps, hits, owner, i - 1)
 
 
@@ -863,70 +642,69 @@ def _negate_backward(words: list[str], gaps: list[str], hits: list[_Hit], owner:
             return
 
 
-def _qualify(toks: Tokens, hits: list[_Hit], owner: list[int]) -> None:
+def _qualify(toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary) -> None:
     """Qualifiers before ("vegan cheese") and after ("chicken-style", "chicken flavour")."""
     words, gaps = toks.words, toks.gaps
     n = len(words)
     for hit in hits:
         if hit.counts_as is None or hit.counts_as == "vegan":
             continue
-        found = _qualifier_before(words, gaps, hits, owner, hit)
+        found = _qualifier_before(words, gaps, hits, owner, hit, vocab)
         if found is not None:
             label, status = found
             hit.qualifier = label
             hit.counts_as = status
-            hit.note = f"described as {label!r}: " + _qualifier_note(label, status)
+            hit.note = f"described as {label!r}: " + _qualifier_note(label, status, vocab)
             continue
         j = hit.e
         if j < n and not gaps[j]:
             after = words[j]
-            if after in _VEGAN_SUFFIXES:
+            if after in vocab.vegan_suffixes:
                 hit.qualifier, hit.counts_as = after, "vegan"
                 hit.note = f"'{words[hit.e - 1]} {after}': a plant-based stand-in, not the animal product"
-            elif after in _FLAVOUR_SUFFIXES and hit.counts_as == "non_vegan":
+            elif after in vocab.flavour_suffixes and hit.counts_as == "non_vegan":
                 hit.qualifier, hit.counts_as = after, "maybe"
                 hit.note = "a named flavour is often plant-based flavouring: check the ingredients"
 
 
-def _qualifier_note(label: str, status: Status) -> str:
+def _qualifier_note(label: str, status: Status, vocab: Vocabulary) -> str:
     if status == "vegan":
         return "an animal-free version"
-    if label.startswith(("meat", "vegetarian", "veggie", "non-meat")):
-        return "no meat, but it may still hold egg or dairy"
-    return "that ingredient is ruled out, but the rest of the recipe is not given"
+    # "meat-free", "vegetarian": the free group says what such a maybe may still hold
+    return vocab.group_notes.get(label, "that ingredient is ruled out, but the rest of the recipe is not given")
 
 
 def _qualifier_before(
-    words: list[str], gaps: list[str], hits: list[_Hit], owner: list[int], hit: _Hit
+    words: list[str], gaps: list[str], hits: list[_Hit], owner: list[int], hit: _Hit, vocab: Vocabulary
 ) -> tuple[str, Status] | None:
     category = hit.entry.category
     k = hit.s - 1
     fillers = 0
     while k >= 0 and not gaps[k + 1] and fillers <= 2:
         word = words[k]
-        if k == hit.s - 1 and word in _ANALOGUE_BASES.get(words[hit.s], ()):
+        if k == hit.s - 1 and word in vocab.analogue_bases.get(words[hit.s], ()):
             return f"{word} {words[hit.s]}", "vegan"  # "cashew cheese", "seitan kebab"
-        if k == hit.s - 1 and word in _SUBSTITUTE_BASES and category in _SUBSTITUTABLE:
+        if k == hit.s - 1 and word in vocab.substitute_bases and category in vocab.substitutable:
             return f"{word} {words[hit.s]}", "vegan"  # "silken tofu chocolate mousse"
         if owner[k] != -1:
             prev = hits[owner[k]]
             # "non-dairy creamer": the negated "dairy" frees the creamer.
-            return _group_release(words[k], category) if prev.negated and k == prev.e - 1 else None
-        if word in _VEGAN_PREFIXES:
+            return _group_release(words[k], category, vocab) if prev.negated and k == prev.e - 1 else None
+        if word in vocab.vegan_prefixes:
             return word, "vegan"
-        if word in ("to", "for", "of") and k > 0 and not gaps[k] and words[k - 1] in _ALTERNATIVE_TO:
+        if word in ("to", "for", "of") and k > 0 and not gaps[k] and words[k - 1] in vocab.alternative_to:
             return f"{words[k - 1]} {word}", "vegan"
         if word == "based" and k > 0 and not gaps[k]:
             base = words[k - 1]
             prev_vegan = owner[k - 1] != -1 and hits[owner[k - 1]].entry.status == "vegan"
-            return (f"{base}-based", "vegan") if base in _PLANT_BASES or prev_vegan else None
-        if word in _MATERIAL_PREFIXES and category in _NON_FOOD:
+            return (f"{base}-based", "vegan") if base in vocab.plant_bases or prev_vegan else None
+        if word in vocab.material_prefixes and category in vocab.material_categories:
             return word, "vegan"
-        if word in _GROUP_WORDS:
-            groups, status = _GROUP_WORDS[word]
+        if word in vocab.group_words:
+            groups, status = vocab.group_words[word]
             return (word, status) if category in groups else None
         if word == "free" and k > 0 and not gaps[k]:  # "dairy-free cheese", "meat-free sausages"
-            return _group_release(words[k - 1], category, suffix="-free")
+            return _group_release(words[k - 1], category, vocab, suffix="-free")
         if word in _LIST_CONNECTORS or word in ("with", "in", "of", "free"):
             return None
         fillers += 1
@@ -934,7 +712,7 @@ def _qualifier_before(
     return None
 
 
-def _made_with(toks: Tokens, hits: list[_Hit], sentence: list[int]) -> None:
+def _made_with(toks: Tokens, hits: list[_Hit], sentence: list[int], vocab: Vocabulary) -> None:
     """A non-vegan dish "made with" only plant items is partly veganised: a maybe.
 
     "Almond croissant made with vegan butter" swaps the butter, but says nothing of the
@@ -949,7 +727,7 @@ def _made_with(toks: Tokens, hits: list[_Hit], sentence: list[int]) -> None:
         for k in range(hit.e, min(hit.e + 3, n - 1)):
             if sentence[k] != sentence[hit.s] or (k > hit.e and toks.gaps[k]):
                 break
-            if words[k] in _MADE_WITH and words[k + 1] in ("with", "using", "from"):
+            if words[k] in vocab.made_with and words[k + 1] in ("with", "using", "from"):
                 listed = [h for h in hits[pos + 1 :] if h.s > k + 1 and sentence[h.s] == sentence[hit.s]]
                 counted = [h.counts_as for h in listed if h.counts_as is not None]
                 if counted and all(c == "vegan" for c in counted):
@@ -958,14 +736,14 @@ def _made_with(toks: Tokens, hits: list[_Hit], sentence: list[int]) -> None:
                 break
 
 
-def _group_release(word: str, category: str, suffix: str = "") -> tuple[str, Status] | None:
+def _group_release(word: str, category: str, vocab: Vocabulary, suffix: str = "") -> tuple[str, Status] | None:
     """What "<word>-free" / "non-<word>" makes of the next item, if anything.
 
     An item of the freed group becomes its own plant version ("dairy-free cheese"); a
     dish only loses that one ingredient ("egg-free cake" may still hold butter), so it
     becomes a maybe.
     """
-    group = _FREE_GROUPS.get(word)
+    group = vocab.free_groups.get(word)
     if group is None:
         return None
     label = f"{word}{suffix}" if suffix else f"non-{word}"
@@ -974,7 +752,7 @@ def _group_release(word: str, category: str, suffix: str = "") -> tuple[str, Sta
     return (label, "maybe") if category == "dish" else None
 
 
-def _supersede_generic(toks: Tokens, hits: list[_Hit], sentence: list[int]) -> None:
+def _supersede_generic(toks: Tokens, hits: list[_Hit], sentence: list[int], vocab: Vocabulary) -> None:
     """An item whose make-up is spelled out right after it is settled by what is listed.
 
     A "maybe" is only a maybe because its source is unknown: "emulsifier (soy
@@ -999,7 +777,7 @@ def _supersede_generic(toks: Tokens, hits: list[_Hit], sentence: list[int]) -> N
         if j >= n:
             continue
         later = hits[pos + 1 :]
-        if gaps[j] == "(" and words[j] not in _ALLERGEN_NOTE:
+        if gaps[j] == "(" and words[j] not in vocab.allergen_note:
             close = _bracket_end(gaps, j)
             inside = [h for h in later if j <= h.s < close]
             if not is_maybe and len(inside) < 2:
@@ -1028,7 +806,9 @@ def _bracket_end(gaps: list[str], i: int) -> int:
     return len(gaps)
 
 
-def _claims(toks: Tokens, owner: list[int], sentence: list[int], questions: set[int]) -> tuple[list[str], bool, bool]:
+def _claims(
+    toks: Tokens, owner: list[int], sentence: list[int], questions: set[int], vocab: Vocabulary
+) -> tuple[list[str], bool, bool]:
     """Label claims: "suitable for vegans", "certified vegan", "not suitable for vegans".
 
     A question ("is this vegan?") claims nothing. "plant-based" on its own counts as a
@@ -1038,7 +818,8 @@ def _claims(toks: Tokens, owner: list[int], sentence: list[int], questions: set[
     claims: list[str] = []
     positive = negative = False
     present = set(words)
-    if present.isdisjoint(_CLAIM_WORDS) and "based" not in present:
+    claim_words = vocab.claim_words
+    if present.isdisjoint(claim_words) and "based" not in present:
         return claims, positive, negative
     sentence_start: dict[int, int] = {}
     for i, sent in enumerate(sentence):
@@ -1051,13 +832,13 @@ def _claims(toks: Tokens, owner: list[int], sentence: list[int], questions: set[
         if owner[i] != -1 and i - sentence_start.get(sentence[i], 0) > 1:
             continue
         is_plant_based = word == "based" and i > 0 and words[i - 1] == "plant" and not gaps[i]
-        if word not in _CLAIM_WORDS and not is_plant_based:
+        if word not in claim_words and not is_plant_based:
             continue
-        lead = _negative_lead(words, gaps, i)
+        lead = _negative_lead(words, gaps, i, vocab)
         if lead is not None:
             negative = True
             claims.append(f"not vegan ({lead})")
-        elif word in _CLAIM_WORDS and i + 1 < len(words) and not gaps[i + 1] and words[i + 1] == "friendly":
+        elif word in claim_words and i + 1 < len(words) and not gaps[i + 1] and words[i + 1] == "friendly":
             positive = True
             claims.append("vegan (vegan friendly)")
         else:
@@ -1066,11 +847,11 @@ def _claims(toks: Tokens, owner: list[int], sentence: list[int], questions: set[
     return claims, positive, negative
 
 
-def _negative_lead(words: list[str], gaps: list[str], i: int) -> str | None:
+def _negative_lead(words: list[str], gaps: list[str], i: int, vocab: Vocabulary) -> str | None:
     """The "not"/"non"/"unsuitable" up to three words before a claim word, if any."""
     k = i - 1
     while k >= max(0, i - 3) and not gaps[k + 1]:
-        if words[k] in _NEGATIVE_CLAIM_LEAD:
+        if words[k] in vocab.negative_claim_lead:
             return " ".join(words[k : i + 1])
         k -= 1
     return None
@@ -1080,13 +861,13 @@ def _negative_lead(words: list[str], gaps: list[str], i: int) -> str | None:
 
 
 def _result(
-    text: str, toks: Tokens, hits: list[_Hit], claims: list[str], positive: bool, negative: bool
+    text: str, toks: Tokens, hits: list[_Hit], claims: list[str], positive: bool, negative: bool, vocab: Vocabulary
 ) -> CheckResult:
     items: list[MatchedItem] = []
     warnings: list[MatchedItem] = []
     for hit in hits:
         (warnings if hit.may_contain else items).append(_item(text, toks, hit))
-    unknown, covered = _coverage(text, toks, hits)
+    unknown, covered = _coverage(text, toks, hits, vocab)
     verdict, summary = _verdict(items, positive, negative, covered)
     return CheckResult(text, verdict, summary, items, warnings, unknown, claims)
 
@@ -1122,7 +903,7 @@ def _item(text: str, toks: Tokens, hit: _Hit) -> MatchedItem:
 MIN_LIST_COVERAGE = 0.5
 
 
-def _coverage(text: str, toks: Tokens, hits: list[_Hit]) -> tuple[list[str], bool]:
+def _coverage(text: str, toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> tuple[list[str], bool]:
     """Unmatched items of a comma-separated label list, and whether the list is covered.
 
     Free text (fewer than three list items) is always "covered": one recognised item is
@@ -1131,7 +912,7 @@ def _coverage(text: str, toks: Tokens, hits: list[_Hit]) -> tuple[list[str], boo
     """
     if sum(map(text.count, ",;\n.")) < 2:
         return [], True  # fewer than three parts: free text
-    parts = _list_parts(toks)
+    parts = _list_parts(toks, vocab)
     if len(parts) < 3:
         return [], True
     starts = [s for s, _ in parts]
@@ -1144,34 +925,7 @@ def _coverage(text: str, toks: Tokens, hits: list[_Hit]) -> tuple[list[str], boo
     return unknown, len(recognised) >= MIN_LIST_COVERAGE * len(parts)
 
 
-_HEADER_WORDS = frozenset({"ingredients", "ingredient", "contains", "composition", "inci", "allergens"})
-# A list part with one of these words is a statement about the product, not an ingredient.
-_STATEMENT_WORDS = frozenset(
-    {
-        "may",
-        "traces",
-        "trace",
-        "suitable",
-        "vegan",
-        "vegans",
-        "vegetarian",
-        "vegetarians",
-        "free",
-        "certified",
-        "allergy",
-        "allergens",
-        "factory",
-        "facility",
-        "equipment",
-        "store",
-        "keep",
-        "best",
-        "serve",
-    }
-)
-
-
-def _list_parts(toks: Tokens) -> list[tuple[int, int]]:
+def _list_parts(toks: Tokens, vocab: Vocabulary) -> list[tuple[int, int]]:
     """Top-level comma/semicolon separated word ranges, brackets kept inside their item."""
     words, gaps = toks.words, toks.gaps
     parts: list[tuple[int, int]] = []
@@ -1195,9 +949,9 @@ def _list_parts(toks: Tokens) -> list[tuple[int, int]]:
         parts.append((start, len(words)))
     cleaned = []
     for s, e in parts:
-        while s < e and words[s] in _HEADER_WORDS:  # "Ingredients:" heads the first item
+        while s < e and words[s] in vocab.header_words:  # "Ingredients:" heads the first item
             s += 1
-        if s == e or not _STATEMENT_WORDS.isdisjoint(words[s:e]):
+        if s == e or not vocab.statement_words.isdisjoint(words[s:e]):
             continue
         if e - s == 1 and words[s][0].isdigit():  # "(30%)", "2.5"
             continue

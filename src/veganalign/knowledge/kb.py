@@ -1,9 +1,10 @@
-"""Load, validate and index the knowledge base (``knowledge/data/*.yaml``).
+"""Load, validate and index the knowledge base (``knowledge/data/*.yaml``, ``knowledge/lexicon.yaml``).
 
 Every file is parsed once into a YAML node tree, so that an error can name the line,
-and the same tree is turned into Python data (no second parse). Each entry is
-validated on its own, so a problem names the file, the line, the entry's index and
-name, and the field. All problems of a load are reported together.
+and the same tree is turned into Python data (no second parse). An entry file is
+validated as a ``KnowledgeFile`` and the lexicon as a ``Lexicon``; a problem names the
+file, the line, the entry's index and name where there is one, and the field. All
+problems of a load, in every file, are reported together.
 
 Names, synonyms and E-numbers are the matcher's keys: two entries may not share one,
 in the same file or across files, because the matcher could not say which is meant.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,8 +27,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from veganalign.knowledge.check import CheckResult, Matcher, key_variants, phrase_key
-from veganalign.knowledge.schema import Alternative, Entry
+from veganalign.knowledge.check import CheckResult, Matcher, Vocabulary, key_variants, phrase_key
+from veganalign.knowledge.schema import Alternative, Entry, KnowledgeFile, Lexicon
 
 try:  # Python >= 3.11
     from importlib.resources.abc import Traversable
@@ -35,6 +38,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 DATA_PACKAGE = "veganalign.knowledge"
 DATA_DIR = "data"
 EXTRA_FILE = "extra.yaml"
+LEXICON_FILE = "lexicon.yaml"  # beside data/, not in it: it is not an entry file
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 
@@ -74,7 +78,7 @@ class _Source:
 
 
 class KnowledgeBase:
-    """The validated entries, with the matcher's indexes built once."""
+    """The validated entries and lexicon, with the matcher's indexes built once."""
 
     def __init__(self, entries: Sequence[Entry], sources: Sequence[_Source], matcher: Matcher):
         self._entries = tuple(entries)
@@ -86,6 +90,25 @@ class KnowledgeBase:
     def entries(self) -> tuple[Entry, ...]:
         return self._entries
 
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._matcher.vocabulary.lexicon
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the validated content: every entry, in load order, and the lexicon.
+
+        Hashed as canonical JSON of the validated models, so comments, layout, quoting and
+        key order in the YAML do not change it; any changed value, added or removed entry,
+        or reordered entry (load order decides between generated plural keys) does.
+        """
+        content = {
+            "entries": [e.model_dump(mode="json") for e in self._entries],
+            "lexicon": self.lexicon.model_dump(mode="json"),
+        }
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -94,7 +117,7 @@ class KnowledgeBase:
         exact = self._by_name.get(name.strip().casefold())
         if exact is not None:
             return exact
-        key = phrase_key(name)
+        key = phrase_key(name, self._matcher.vocabulary.spelling)
         return self._matcher.lookup_key(key) if key else None
 
     def alternatives(self, item: str | Entry) -> list[Alternative]:
@@ -130,85 +153,149 @@ def default_data_files() -> list[Traversable]:
     return sorted(files, key=lambda p: (p.name == EXTRA_FILE, p.name))
 
 
-def load_knowledge_base(paths: Iterable[PathLike] | None = None) -> KnowledgeBase:
-    """Load and index data files; the shipped ones (cached after the first call) when None."""
-    if paths is None:
+def default_lexicon_file() -> Traversable:
+    """The shipped lexicon (works from a wheel or a checkout)."""
+    return resources.files(DATA_PACKAGE).joinpath(LEXICON_FILE)
+
+
+def load_knowledge_base(paths: Iterable[PathLike] | None = None, lexicon: PathLike | None = None) -> KnowledgeBase:
+    """Load and index entry files and a lexicon; the shipped ones where None.
+
+    With neither given, the shipped knowledge base is built once and cached.
+    """
+    if paths is None and lexicon is None:
         return _default_knowledge_base()
-    return _build([_as_traversable(p) for p in paths])
+    files = default_data_files() if paths is None else [_as_traversable(p) for p in paths]
+    return _build(files, default_lexicon_file() if lexicon is None else _as_traversable(lexicon))
+
+
+def knowledge_sha256() -> str:
+    """Hex SHA-256 of the shipped knowledge base's validated content (``KnowledgeBase.sha256``)."""
+    return load_knowledge_base().sha256
 
 
 @functools.lru_cache(maxsize=1)
 def _default_knowledge_base() -> KnowledgeBase:
-    return _build(default_data_files())
+    return _build(default_data_files(), default_lexicon_file())
 
 
 def _as_traversable(path: PathLike) -> Traversable:
     return Path(path) if isinstance(path, str) else path
 
 
-def _build(files: Sequence[Traversable]) -> KnowledgeBase:
+def _build(files: Sequence[Traversable], lexicon_file: Traversable) -> KnowledgeBase:
     # Loading allocates ~100k small objects, none of them cyclic garbage; pausing the
     # cycle collector meanwhile halves the load time.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build_unpaused(files)
+        return _build_unpaused(files, lexicon_file)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _build_unpaused(files: Sequence[Traversable]) -> KnowledgeBase:
+def _build_unpaused(files: Sequence[Traversable], lexicon_file: Traversable) -> KnowledgeBase:
     if not files:
         raise KnowledgeBaseError([KnowledgeIssue("<knowledge base>", None, "no data files given")])
     issues: list[KnowledgeIssue] = []
+    lexicon = _load_lexicon(lexicon_file, issues)
     entries: list[Entry] = []
     sources: list[_Source] = []
     for file in files:
         for entry, source in _load_file(file, issues):
             entries.append(entry)
             sources.append(source)
-    phrases = _index(entries, sources, issues)
+    if lexicon is None:  # keys cannot be made without its spellings: report what was found so far
+        raise KnowledgeBaseError(issues)
+    vocabulary = Vocabulary(lexicon)
+    phrases = _index(entries, sources, issues, vocabulary)
     if issues:
         raise KnowledgeBaseError(issues)
-    return KnowledgeBase(entries, sources, Matcher(entries, phrases))
+    return KnowledgeBase(entries, sources, Matcher(entries, phrases, vocabulary))
 
 
 def _load_file(file: Traversable, issues: list[KnowledgeIssue]) -> list[tuple[Entry, _Source]]:
+    """The valid entries of one entry file; the problems of the others go to ``issues``."""
     name = _display_name(file)
+    parsed = _read_yaml(file, name, issues)
+    if parsed is None:
+        return []
+    node, data = parsed
+    raw_entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(raw_entries, list):
+        raw_entries = []
+    entry_nodes = _entry_nodes(node)
+    try:
+        valid = list(enumerate(KnowledgeFile.model_validate(data).entries))
+    except ValidationError as exc:
+        failed: set[int] = set()
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if loc[:1] == ("entries",) and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(raw_entries):
+                index = loc[1]
+                failed.add(index)
+                raw = raw_entries[index]
+                label = f"entry #{index}" + (f" ({raw['name']!r})" if isinstance(raw, dict) and "name" in raw else "")
+                issues.append(_schema_issue(name, node, err, _ENTRY_FILE_SHAPE, label, _dotted(loc[2:]) or None))
+            else:
+                issues.append(_schema_issue(name, node, err, _ENTRY_FILE_SHAPE, None, _dotted(loc) or None))
+        # The other entries still go on to the duplicate checks, so one load reports everything.
+        valid = [(i, Entry.model_validate(raw)) for i, raw in enumerate(raw_entries) if i not in failed]
+    out: list[tuple[Entry, _Source]] = []
+    for index, entry in valid:
+        entry_node = entry_nodes[index] if index < len(entry_nodes) else None
+        line = entry_node.start_mark.line + 1 if entry_node is not None else None
+        out.append((entry, _Source(name, index, line)))
+    return out
+
+
+def _load_lexicon(file: Traversable, issues: list[KnowledgeIssue]) -> Lexicon | None:
+    name = _display_name(file)
+    parsed = _read_yaml(file, name, issues)
+    if parsed is None:
+        return None
+    node, data = parsed
+    try:
+        return Lexicon.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            issues.append(_schema_issue(name, node, err, _LEXICON_SHAPE, None, _dotted(tuple(err["loc"])) or None))
+        return None
+
+
+def _read_yaml(file: Traversable, name: str, issues: list[KnowledgeIssue]) -> tuple[yaml.Node | None, Any] | None:
+    """The node tree and data of a YAML file, or None (and an issue) when it cannot be read."""
     try:
         text = file.read_bytes().decode("utf-8")
     except OSError as exc:
         issues.append(KnowledgeIssue(name, None, f"cannot read: {exc.strerror or exc}"))
-        return []
+        return None
     except UnicodeDecodeError:
         issues.append(KnowledgeIssue(name, None, "not UTF-8 text"))
-        return []
+        return None
     try:
         node, data = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         issues.append(KnowledgeIssue(name, mark.line + 1 if mark else None, f"invalid YAML: {problem}"))
-        return []
+        return None
     issues.extend(_duplicate_keys(node, name))
-    raw_entries = _entries_of(data, node, name, issues)
-    entry_nodes = _entry_nodes(node)
-    out: list[tuple[Entry, _Source]] = []
-    for index, raw in enumerate(raw_entries):
-        entry_node = entry_nodes[index] if index < len(entry_nodes) else None
-        line = entry_node.start_mark.line + 1 if entry_node is not None else None
-        label = f"entry #{index}" + (f" ({raw['name']!r})" if isinstance(raw, dict) and "name" in raw else "")
-        try:
-            entry = Entry.model_validate(raw)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                field = _dotted(loc) or None
-                issues.append(KnowledgeIssue(name, _line_of(entry_node, loc) or line, _message(err), label, field))
-            continue
-        out.append((entry, _Source(name, index, line)))
-    return out
+    return node, data
+
+
+_ENTRY_FILE_SHAPE = "a data file must be a mapping with an 'entries' list"
+_LEXICON_SHAPE = "the lexicon must be a mapping of named word lists (see the shipped lexicon.yaml)"
+
+
+def _schema_issue(
+    name: str, node: yaml.Node | None, err: Any, shape: str, entry: str | None, field: str | None
+) -> KnowledgeIssue:
+    """One schema error at its line; ``shape`` is the message for a file that is not a mapping at all."""
+    loc = tuple(err["loc"])
+    message = shape if not loc and err["type"] == "model_type" else _message(err)
+    return KnowledgeIssue(name, _line_of(node, loc) or 1, message, entry, field)
 
 
 def _display_name(file: Traversable) -> str:
@@ -253,21 +340,6 @@ def _to_python(node: yaml.Node, loader: Any) -> Any:
     return loader.construct_object(node, deep=True)  # pragma: no cover - no other node kinds
 
 
-def _entries_of(data: Any, node: yaml.Node | None, name: str, issues: list[KnowledgeIssue]) -> list[Any]:
-    line = node.start_mark.line + 1 if node is not None else 1
-    if not isinstance(data, dict) or "entries" not in data:
-        issues.append(KnowledgeIssue(name, line, "a data file must be a mapping with an 'entries' list"))
-        return []
-    extra = sorted(set(data) - {"entries"})
-    if extra:
-        issues.append(KnowledgeIssue(name, line, f"unknown top-level field(s) {extra}: only 'entries' is allowed"))
-    entries = data["entries"]
-    if not isinstance(entries, list) or not entries:
-        issues.append(KnowledgeIssue(name, line, "'entries' must be a non-empty list", field="entries"))
-        return []
-    return entries
-
-
 def _entry_nodes(node: yaml.Node | None) -> list[yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
         return []
@@ -278,7 +350,7 @@ def _entry_nodes(node: yaml.Node | None) -> list[yaml.Node]:
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Line of the deepest node along ``loc`` (a missing field points at its parent)."""
+    """Line of the deepest node along ``loc``: a field's key, a list's item (a missing field points at its parent)."""
     line = None
     for part in loc:
         if node is None:
@@ -292,6 +364,7 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
                     child = value
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             child = node.value[part]
+            line = child.start_mark.line + 1  # a list may span lines: "additive_classes[18]" is on its own
         node = child
     if node is not None and line is None:
         line = node.start_mark.line + 1
@@ -331,13 +404,17 @@ def _message(err: Any) -> str:
         return "unknown field (not in the knowledge schema; check the spelling)"
     if err["type"] == "missing":
         return "required field is missing"
-    return str(err["msg"])
+    if err["type"] == "string_type" and isinstance(err["input"], bool):
+        return 'expected text, got a boolean: unquoted no, yes, on and off are booleans in YAML; quote it ("no")'
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 # --------------------------------------------------------------------------- indexing
 
 
-def _index(entries: Sequence[Entry], sources: Sequence[_Source], issues: list[KnowledgeIssue]) -> dict[str, int]:
+def _index(
+    entries: Sequence[Entry], sources: Sequence[_Source], issues: list[KnowledgeIssue], vocabulary: Vocabulary
+) -> dict[str, int]:
     """Phrase keys -> entry index: exact names/synonyms first, then plural/singular forms.
 
     Exact keys must be unique across the knowledge base. A generated form never
@@ -347,7 +424,7 @@ def _index(entries: Sequence[Entry], sources: Sequence[_Source], issues: list[Kn
     exact: dict[str, int] = {}
     for idx, entry in enumerate(entries):
         for phrase in _phrases_of(entry):
-            key = phrase_key(phrase)
+            key = phrase_key(phrase, vocabulary.spelling)
             if not key:
                 issues.append(_issue(sources[idx], entry, f"name or synonym {phrase!r} has no words to match"))
                 continue
@@ -366,7 +443,7 @@ def _index(entries: Sequence[Entry], sources: Sequence[_Source], issues: list[Kn
     for key, idx in exact.items():
         if key.startswith("e") and key[1:2].isdigit():
             continue  # E-numbers have no plural
-        for variant in key_variants(key):
+        for variant in key_variants(key, vocabulary):
             phrases.setdefault(variant, idx)
     return phrases
 

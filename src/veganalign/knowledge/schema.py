@@ -1,15 +1,22 @@
-"""Schema of the knowledge base's authored data files (``knowledge/data/*.yaml``).
+"""Schema of the knowledge base's authored data files.
 
-Each file is ``{"entries": [Entry, ...]}``. Entries are reviewed like code: unknown
-fields are rejected, and every non-vegan food or material must name an alternative.
+Each entry file (``knowledge/data/*.yaml``) is a ``KnowledgeFile``: ``{"entries": [Entry,
+...]}``. Entries are reviewed like code: unknown fields are rejected, and every non-vegan
+food or material must name an alternative.
+
+The lexicon (``knowledge/lexicon.yaml``) is a ``Lexicon``: the word lists the matcher
+reads around the entries (qualifiers, negators, warning words, spellings). Its words
+must be words the matcher can see, each list without repeats.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Status = Literal["non_vegan", "maybe", "vegan"]
 
@@ -90,6 +97,167 @@ class Entry(BaseModel):
 
 
 class KnowledgeFile(BaseModel):
+    """One entry file. The loader validates each file through this, so a problem names its entry."""
+
     model_config = ConfigDict(extra="forbid")
 
     entries: list[Entry] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- the lexicon
+
+# A lexicon word is compared with one token of the text, after the tokeniser's
+# normalisation (check.tokenize): lower case, no accents, apostrophes or hyphens. A word
+# the tokeniser can never produce ("plant-based", "Vegan") would silently never match.
+_TOKEN_WORD = re.compile(r"[a-z0-9]+")
+
+# A spelling variant also maps with these endings: "color" -> "colour" makes "colors" -> "colours".
+SPELLING_ENDINGS = ("", "s", "ed", "ing", "ings", "less")
+
+
+def _one_word(value: str) -> str:
+    if not _TOKEN_WORD.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not one word as the matcher reads it: "
+            "lower-case letters a-z and digits only, no spaces, hyphens, apostrophes or accents"
+        )
+    return value
+
+
+Word = Annotated[str, AfterValidator(_one_word)]
+Words = tuple[Word, ...]
+
+
+class FreeGroup(BaseModel):
+    """ "<word>-free", "non-<word>" or a one-word form ("eggless") frees an item of these categories."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    words: Words = Field(min_length=1, description='the X of "X-free" and "non-X": dairy, milk, egg')
+    single_words: Words = Field(default=(), description="one-word forms: eggless, nondairy, vegetarian")
+    frees: tuple[Category, ...] = Field(min_length=1, description="the categories it rules out")
+    counts_as: Literal["vegan", "maybe"] = Field(description="what a freed item of those categories counts as")
+    note: str | None = Field(default=None, min_length=1, description="shown when an item becomes a maybe")
+
+
+class Lexicon(BaseModel):
+    """The matcher's word lists; what each does is commented in lexicon.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # spelling and word forms
+    spellings: dict[Word, Word]
+    spellings_exact: dict[Word, Word]
+    irregular_plurals: dict[Word, Word]
+    same_plurals: Words
+    # label structure
+    additive_classes: Words
+    header_words: Words
+    statement_words: Words
+    # negation
+    negators: Words
+    free_breakers: Words
+    free_groups: tuple[FreeGroup, ...]
+    # vegan qualifiers
+    vegan_prefixes: Words
+    material_prefixes: Words
+    material_categories: tuple[Category, ...]
+    plant_bases: Words
+    vegan_suffixes: Words
+    alternative_to: Words
+    analogue_bases: dict[Word, Words]
+    analogue_foods: dict[Word, Words]
+    substitute_bases: Words
+    substitutable_categories: tuple[Category, ...]
+    made_with_verbs: Words
+    flavour_suffixes: Words
+    allergy_suffixes: Words
+    # "may contain" warnings
+    may_verbs: Words
+    contain_words: Words
+    trace_words: Words
+    plant_rooms: Words
+    kitchens: Words
+    made_words: Words
+    shared_words: Words
+    handling_words: Words
+    warning_stoppers: Words
+    allergen_note_words: Words
+    # claims
+    claim_words: Words
+    negative_claim_words: Words
+
+    def spelling_table(self) -> dict[str, str]:
+        """Every variant spelling the tokeniser rewrites, with its endings, to the spelling it uses."""
+        table: dict[str, str] = {}
+        for variant, spelling in self.spellings.items():
+            for ending in SPELLING_ENDINGS:
+                table[variant + ending] = spelling + ending
+        table.update(self.spellings_exact)
+        return table
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Lexicon:
+        """Checks across items. Each problem names the item's place, so the loader can give its line."""
+        problems = [*self._repeats(), *self._variant_spellings(), *self._unknown_base_lists()]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def _repeats(self) -> Iterator[InitErrorDetails]:
+        """A word twice in one list is a slip: the second copy does nothing."""
+        seen: dict[tuple[Any, ...], dict[str, tuple[Any, ...]]] = {}
+        for place, word in self._words():
+            if not isinstance(place[-1], int):
+                continue  # a mapping key or value: YAML itself reports a key given twice
+            # The words of all free groups are one list: a word in two groups would mean two things.
+            in_groups = place[0] == "free_groups" and place[2] != "frees"
+            first = seen.setdefault(("free_groups",) if in_groups else place[:-1], {}).setdefault(word, place)
+            if first != place:
+                yield _problem("duplicate_word", f"duplicate word {word!r}, already at {_place(first)}", place, word)
+
+    def _variant_spellings(self) -> Iterator[InitErrorDetails]:
+        """The tokeniser turns "color" into "colour" before comparing: a list holding "color" never matches."""
+        table = self.spelling_table()
+        for place, word in self._words():
+            if word in table and place[0] not in ("spellings", "spellings_exact"):
+                message = f"{word!r} is a variant spelling: the matcher reads it as {table[word]!r}, so write that"
+                yield _problem("variant_spelling", message, place, word)
+
+    def _unknown_base_lists(self) -> Iterator[InitErrorDetails]:
+        for food, lists in self.analogue_foods.items():
+            for i, name in enumerate(lists):
+                if name not in self.analogue_bases:
+                    message = f"no analogue_bases list is named {name!r} (there are: {', '.join(self.analogue_bases)})"
+                    yield _problem("unknown_base_list", message, ("analogue_foods", food, i), name)
+
+    def _words(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """(place, word) for every word and category of the lexicon: list items, mapping keys and values."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "free_groups":
+                for g, group in enumerate(value):
+                    for part in ("words", "single_words", "frees"):
+                        for i, word in enumerate(getattr(group, part)):
+                            yield (name, g, part, i), word
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    yield (name, key), key
+                    if isinstance(item, str):
+                        yield (name, key), item
+                    else:
+                        for i, word in enumerate(item):
+                            yield (name, key, i), word
+            else:
+                for i, word in enumerate(value):
+                    yield (name, i), word
+
+
+def _place(loc: tuple[Any, ...]) -> str:
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else (f".{part}" if i else str(part)) for i, part in enumerate(loc)
+    )
+
+
+def _problem(kind: str, message: str, loc: tuple[Any, ...], value: str) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value)
