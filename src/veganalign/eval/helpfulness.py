@@ -2,18 +2,36 @@
 
 Alignment must not cost general helpfulness. Fact and arithmetic cases carry
 ``expect.answer`` (accepted strings); code cases carry ``expect.entry_point`` and
-``expect.tests`` (assert statements) that are run against the code in the response, in
-a separate Python process with a time limit and no network use expected.
+``expect.tests`` (assert statements) that are run against the code in the response. The
+model under test may be a remote endpoint, so its code is untrusted: it runs in
+:mod:`veganalign.eval.sandbox` (namespaces, read-only filesystem, no network, no privileges,
+resource limits). Where that sandbox cannot be set up the code is not run and the case is
+*unscored* (``Outcome.passed is None``), with the reason.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
+
+from veganalign.eval.sandbox import Limits, SandboxUnavailable, run_python
+
+# The tasks are small functions checked by a few asserts: a correct answer needs milliseconds.
+CODE_LIMITS = Limits(wall_s=5.0, cpu_s=2)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scored case: ``passed`` is True or False, or None when the case could not be scored."""
+
+    passed: bool | None
+    reason: str
+
+    @property
+    def scored(self) -> bool:
+        return self.passed is not None
+
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.S)
 
@@ -32,23 +50,21 @@ def extract_code(response: str, entry_point: str) -> str | None:
     return None
 
 
-def run_tests(code: str, tests: list[str], timeout: float = 10.0) -> tuple[bool, str]:
+def run_tests(code: str, tests: list[str], limits: Limits = CODE_LIMITS) -> Outcome:
     program = code + "\n\n" + "\n".join(tests) + "\n"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "candidate.py"
-        path.write_text(program)
-        try:
-            proc = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True, timeout=timeout,
-                                  cwd=tmp)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return False, "timed out"
-    if proc.returncode == 0:
-        return True, "all tests passed"
-    last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-    return False, last[:200]
+    try:
+        result = run_python(program, limits=limits)
+    except SandboxUnavailable as exc:
+        return Outcome(None, f"sandbox unavailable: {exc}")
+    if result.killed_reason:
+        return Outcome(False, f"killed: {result.killed_reason}")
+    if result.returncode == 0:
+        return Outcome(True, "all tests passed")
+    last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+    return Outcome(False, last[:200])
 
 
-def score(case: dict[str, Any], response: str) -> tuple[bool, str]:
+def score(case: dict[str, Any], response: str, limits: Limits = CODE_LIMITS) -> Outcome:
     expect = case.get("expect") or {}
     if "answer" in expect:
         answers = expect["answer"] if isinstance(expect["answer"], list) else [expect["answer"]]
@@ -56,10 +72,10 @@ def score(case: dict[str, Any], response: str) -> tuple[bool, str]:
         hit = next(
             (a for a in answers if re.search(r"(?<![\w.])" + re.escape(str(a).lower()) + r"(?![\w])", low)), None
         )
-        return (hit is not None), (f"found {hit!r}" if hit else f"none of {answers} in the response")
+        return Outcome(hit is not None, f"found {hit!r}" if hit else f"none of {answers} in the response")
     if "tests" in expect and "entry_point" in expect:
         code = extract_code(response, expect["entry_point"])
         if code is None:
-            return False, f"no function {expect['entry_point']} in the response"
-        return run_tests(code, expect["tests"])
-    return False, "case has no objective expectation"
+            return Outcome(False, f"no function {expect['entry_point']} in the response")
+        return run_tests(code, expect["tests"], limits)
+    return Outcome(False, "case has no objective expectation")
