@@ -1,9 +1,14 @@
-"""One typed config per recipe: the same fields are the YAML file and the CLI options.
+"""One configuration system: a typed model per config, the same fields in YAML and on the CLI.
 
 After litgpt: a recipe's pydantic model *is* its schema. ``command_for`` turns it into
 a typer command whose options are the model's fields (``--learning-rate 1e-4``), plus
 ``--config FILE.yaml``. Precedence: field defaults < YAML < command line. Unknown keys,
 wrong types and missing files are reported by key (and YAML file) before any model loads.
+
+The shipped configs live in ``veganalign/configs/``: the recipes' (``sft-cpu.yaml`` ...)
+and the run profiles' (``run-default.yaml`` ...), which name recipe configs rather than
+repeat their settings, so the two cannot drift apart. ``read_yaml`` and
+``validate_config`` are the loader both use.
 """
 
 from __future__ import annotations
@@ -19,47 +24,56 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from veganalign.errors import UserError
+
 C = TypeVar("C", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     pass
 
 
-def load_config(cls: type[C], yaml_path: Path | None = None, overrides: dict[str, Any] | None = None) -> C:
-    data: dict[str, Any] = {}
-    where = "command line"
-    if yaml_path is not None:
-        where = str(yaml_path)
-        try:
-            loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{yaml_path}: cannot read ({exc.strerror or exc})") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"{yaml_path}:{mark.line + 1 if mark else '?'}: invalid YAML") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{yaml_path}: a config must be a mapping of key: value")
-        data.update(loaded)
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            data[key] = value
+CONFIG_DIR = Path(__file__).with_name("configs")
+
+
+def read_yaml(yaml_path: Path) -> dict[str, Any]:
+    """A config file's mapping; errors name the file (and the line for invalid YAML)."""
+    try:
+        loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{yaml_path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{yaml_path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{yaml_path}:{mark.line + 1 if mark else '?'}: invalid YAML") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{yaml_path}: a config must be a mapping of key: value")
+    return loaded
+
+
+def validate_config(cls: type[C], data: dict[str, Any], where: str, prefix: str = "",
+                    overridden: set[str] | None = None) -> C:  # fmt: skip
+    """``cls`` from ``data``; every problem named as ``WHERE: [PREFIX.]KEY: message``."""
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(config)"
-            origin = (
-                "command line"
-                if overrides and overrides.get(err["loc"][0] if err["loc"] else "") is not None
-                else where
-            )
+            origin = "command line" if overridden and err["loc"] and err["loc"][0] in overridden else where
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{origin}: {key}: {msg}")
+            problems.append(f"{origin}: {prefix}{key}: {msg}")
         raise ConfigError("\n".join(problems)) from None
+
+
+def load_config(cls: type[C], yaml_path: Path | None = None, overrides: dict[str, Any] | None = None) -> C:
+    data: dict[str, Any] = read_yaml(yaml_path) if yaml_path is not None else {}
+    given = {key for key, value in (overrides or {}).items() if value is not None}
+    data.update({key: overrides[key] for key in given})  # type: ignore[index]
+    return validate_config(cls, data, str(yaml_path) if yaml_path is not None else "command line", overridden=given)
 
 
 def dump_config(config: BaseModel) -> str:

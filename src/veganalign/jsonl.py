@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from veganalign.errors import UserError
 
-class ContractError(ValueError):
+
+class ContractError(UserError):
     """A record that breaks its file's data contract."""
 
     def __init__(self, path: str | Path, line: int | None, field: str | None, message: str):
