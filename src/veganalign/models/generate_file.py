@@ -1,7 +1,7 @@
 """``veganalign generate``: prompts JSONL in, generation-contract JSONL out, resumable.
 
 Input rows: ``{"id", "prompt": str}`` or ``{"id", "messages": [...]}``; other fields are
-ignored. Output rows follow DESIGN.md's generation contract. Rows are appended and
+ignored. Output rows follow the generation contract (docs/architecture.md). Rows are appended and
 flushed as they finish, so an interrupted run keeps every finished row; a rerun skips
 ids already written with the same settings and redoes failed ones.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from veganalign.errors import UserError
 from veganalign.jsonl import AppendWriter, ContractError, check_messages, load_finished_rows, read_jsonl, require
 from veganalign.models.generation import Decoding, Generator, Messages, with_system_prompt
 
@@ -59,7 +60,7 @@ def read_prompts(path: str | Path) -> list[PromptRow]:
     return rows
 
 
-class SettingsMismatch(ValueError):
+class SettingsMismatch(UserError):
     pass
 
 
@@ -136,3 +137,39 @@ def latest_rows(path: str | Path) -> list[dict[str, Any]]:
     for row in load_finished_rows(path):
         by_id[str(row["id"])] = row
     return list(by_id.values())
+
+
+def generate_with_progress(model: str, prompts: Path, out_path: Path, *, system_prompt: str | None, arm: str | None,
+                           spec_prompt: bool, decoding: Decoding, batch_size: int, concurrency: int, api_key_env: str,
+                           overwrite: bool, console) -> dict[str, int]:  # fmt: skip
+    """``veganalign generate``: check the prompts, load the model, generate with a progress bar, print a table."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from veganalign.models.generation import load_generator
+    from veganalign.models.refs import parse_model_ref
+
+    ref = parse_model_ref(model)
+    read_prompts(prompts)  # reject a malformed file before loading any model
+    arm = arm or (("tuned" if ref.is_tuned else "base") + ("+spec" if spec_prompt else ""))
+    console.print(f"loading {ref} ...")
+    generator = load_generator(ref, api_key_env=api_key_env, concurrency=concurrency)
+    columns = (TextColumn("[bold]generate[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(str(ref), total=None)
+        counts = generate_file(
+            generator, prompts, out_path, system_prompt=system_prompt, decoding=decoding, arm=arm,
+            batch_size=batch_size, overwrite=overwrite,
+            on_start=lambda total, skipped: progress.update(task, total=total, completed=skipped),
+            on_done=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    stats = generator.stats
+    table = Table(title="generation")
+    for col in ("prompts", "resumed (skipped)", "written", "failed", "tokens", "tokens/s"):
+        table.add_column(col, justify="right")
+    table.add_row(str(counts["total"]), str(counts["skipped"]), str(counts["written"]), str(counts["failed"]),
+                  str(stats.n_tokens), f"{stats.tokens_per_second:.1f}")  # fmt: skip
+    console.print(table)
+    console.print(f"wrote {out_path}")
+    return counts

@@ -101,7 +101,7 @@ def load_local_model(ref: ModelRef, device: str | None = None, dtype: str | None
         dtype = "bfloat16" if device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # our own progress display is the one users watch
-    tokenizer = AutoTokenizer.from_pretrained(ref.name if _has_tokenizer(ref) else _root_path(ref))
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(ref))
     model = load_merged(ref, getattr(torch, dtype))
     model.to(device)
     model.eval()
@@ -110,14 +110,39 @@ def load_local_model(ref: ModelRef, device: str | None = None, dtype: str | None
     return tokenizer, model
 
 
-def _root_path(ref: ModelRef) -> str:
-    """Where the weights at the bottom of an adapter chain live."""
-    from veganalign.models.embedded import embedded_model_dir
+def weights_dir(ref: ModelRef) -> str:
+    """Where the plain weights at the bottom of ``ref``'s adapter chain live: a directory or a HF id.
 
+    The embedded model and any GGUF file are materialised into the cache first, so the
+    result always loads with ``from_pretrained`` and trains.
+    """
+    from pathlib import Path
+
+    from veganalign.models.embedded import embedded_model_dir, materialise_gguf
+
+    root = base_of(ref)
+    if root.kind == "embedded":
+        return str(embedded_model_dir())
+    if root.kind == "gguf":
+        return str(materialise_gguf(Path(root.name)))
+    if root.kind == "openai":
+        raise ValueError(f"{ref}: an OpenAI endpoint has no local weights")
+    return root.name
+
+
+def base_of(ref: ModelRef) -> ModelRef:
+    """The model at the bottom of an adapter chain (``ref`` itself when it is no adapter)."""
     while ref.kind == "adapter":
         assert ref.base is not None
         ref = ref.base
-    return str(embedded_model_dir()) if ref.kind == "embedded" else ref.name
+    return ref
+
+
+def tokenizer_dir(ref: ModelRef) -> str:
+    """Where ``ref``'s tokenizer lives: a training stage saves its own (with its chat template) beside the adapter."""
+    if ref.kind == "adapter" and os.path.isfile(os.path.join(ref.name, "tokenizer_config.json")):
+        return ref.name
+    return weights_dir(ref)
 
 
 def load_merged(ref: ModelRef, dtype):
@@ -129,7 +154,7 @@ def load_merged(ref: ModelRef, dtype):
     from transformers import AutoModelForCausalLM
 
     if ref.kind != "adapter":
-        return AutoModelForCausalLM.from_pretrained(_root_path(ref), dtype=dtype)
+        return AutoModelForCausalLM.from_pretrained(weights_dir(ref), dtype=dtype)
     from peft import PeftModel
 
     assert ref.base is not None
@@ -137,9 +162,35 @@ def load_merged(ref: ModelRef, dtype):
     return model.merge_and_unload()  # merged weights generate faster than a live adapter
 
 
-def _has_tokenizer(ref: ModelRef) -> bool:
-    # Training stages save the tokenizer (and its training chat template) beside the adapter.
-    return ref.kind == "adapter" and os.path.isfile(os.path.join(ref.name, "tokenizer_config.json"))
+def model_licence(ref: ModelRef) -> str:
+    """The licence the model's own files declare, with where it was read; "unknown (...)" when they don't.
+
+    Read from the model, never assumed: GGUF metadata (``general.license``) for the embedded
+    model and GGUF files, the ``license:`` line of a local model directory's README front
+    matter, and the base's licence for an adapter.
+    """
+    from pathlib import Path
+
+    from veganalign.models.embedded import gguf_licence, gguf_path
+
+    root = base_of(ref)
+    if root.kind in ("embedded", "gguf"):
+        path = gguf_path() if root.kind == "embedded" else Path(root.name)
+        found = gguf_licence(path)
+        if found:
+            return f"{found} (GGUF metadata general.license of {path.name})"
+        return f"unknown ({path.name} declares none)"
+    if root.kind == "openai":
+        return "unknown (a remote endpoint: see its provider's terms)"
+    readme = Path(root.name) / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8", errors="replace")
+        if text.startswith("---"):
+            for line in text.split("---", 2)[1].splitlines():
+                key, _, value = line.partition(":")
+                if key.strip() == "license" and value.strip():
+                    return f"{value.strip()} (README.md front matter of {root.name})"
+    return f"unknown ({root.name} declares none in a README front matter)"
 
 
 def render_chat(tokenizer, messages: Messages) -> str:

