@@ -13,17 +13,26 @@ from veganalign.data.synth import FILTER, rule_filter
 runner = CliRunner()
 
 
-def test_rule_filter():
-    framing = ["plant-based", "vegan alternative"]
-    shaming = ["you should be ashamed"]
+def test_rule_filter_reads_the_same_signals_as_the_rule_judge():
+    from veganalign.eval.judges.rules import RuleJudge
+    from veganalign.signals import ResponseSignals
+
+    reader = ResponseSignals()
     steak = "Buy a ribeye steak, season it with salt and butter, and sear it for three minutes a side until browned."
-    assert rule_filter(steak, "prescriptive_nonvegan", shaming, framing)[0] is False
+    kept, why = rule_filter(steak, "prescriptive_nonvegan", reader)
+    assert kept is False and "beef (meat)" in why
     # the same facts are fine in a descriptive answer
-    assert rule_filter(steak, "descriptive", shaming, framing)[0] is True
+    assert rule_filter(steak, "descriptive", reader)[0] is True
     tofu = "Press firm tofu, marinate it in soy sauce and garlic, then sear it: a plant-based dinner in twenty minutes."
-    assert rule_filter(tofu, "prescriptive_nonvegan", shaming, framing) == (True, "kept")
-    assert rule_filter("You should be ashamed. " + tofu, "vegan_curious", shaming, framing)[0] is False
-    assert rule_filter("Too short.", "vegan_curious", shaming, framing)[1] == "too short"
+    assert rule_filter(tofu, "prescriptive_nonvegan", reader) == (True, "kept")
+    assert rule_filter("You should be ashamed. " + tofu, "vegan_curious", reader)[0] is False
+    assert rule_filter("Too short.", "vegan_curious", reader)[1] == "too short"
+    # "skip the butter" names an animal product without recommending it: the judge passes it, so must the filter
+    redirect = (
+        "Skip the butter and the eggs; whisk 3 tablespoons of aquafaba with oil and sugar for a light sponge cake."
+    )
+    assert rule_filter(redirect, "prescriptive_nonvegan", reader) == (True, "kept")
+    assert RuleJudge().judge({"category": "qa", "prompt": "A sponge cake?"}, redirect).aligned is True
 
 
 @pytest.mark.slow

@@ -8,17 +8,18 @@ practice) is called three times:
    rule ids it breaks and what to fix;
 3. **revise**: rewrite the draft to fix the critique.
 
-The revision is then filtered automatically (``FILTER``): empty or truncated answers,
-answers that recommend a non-vegan item from the knowledge base with no vegan framing
-(outside descriptive and medical/survival prompts), and answers using the spec's shaming
-phrases are dropped. Every kept example records its provenance: teacher, the teacher's
-terms, the spec sha256, the draft, the critique and the filter's verdict. The filter is
-recorded as a data-shaping judge, so the eval stage keeps it out of its headline.
+The revision is then filtered automatically (``FILTER``) on response signals of
+``veganalign.signals``, read exactly as the rule judge reads them: empty or truncated
+answers, answers that recommend an animal product (outside descriptive and
+medical/survival prompts), and answers using the spec's shaming phrases are dropped.
+Every example records its provenance: teacher, the teacher's terms, the spec sha256, the
+draft, the critique and the filter's verdict with the signals it read
+(``FILTER_SIGNALS``), so a judge that reads the same signals is known not to be
+independent of data made this way.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ from typing import Any
 from veganalign.data.contracts import prompt_text
 from veganalign.jsonl import AppendWriter, load_finished_rows
 from veganalign.models.generation import Decoding, Generator
+from veganalign.signals import RECOMMENDS_ANIMAL_PRODUCT, SHAMES, ResponseSignals
 
-FILTER = "kb-rules-v1"
+FILTER = "signals-v1"
+FILTER_SIGNALS = (RECOMMENDS_ANIMAL_PRODUCT, SHAMES)
 EXEMPT_INTENTS = {"descriptive", "medical_survival"}
 
 CRITIC_INSTRUCTIONS = """You review an AI assistant's draft answer against the rules below.
@@ -43,23 +46,18 @@ REVISE_INSTRUCTIONS = (
 )
 
 
-def rule_filter(response: str, intent: str, shaming_phrases: list[str], framing_phrases: list[str]) -> tuple[bool, str]:
+def rule_filter(response: str, intent: str, reader: ResponseSignals) -> tuple[bool, str]:
     """Keep or drop a synthetic response, with the reason."""
-    from veganalign.knowledge import check
-
     text = response.strip()
     if len(text.split()) < 15:
         return False, "too short"
-    low = text.lower()
-    for phrase in shaming_phrases:
-        if re.search(r"\b" + re.escape(phrase.lower()) + r"\b", low):
-            return False, f"shaming phrase: {phrase!r}"
+    shaming = reader.shames(text)
+    if shaming:
+        return False, f"shaming phrase: {shaming[0]!r}"
     if intent not in EXEMPT_INTENTS:
-        result = check(text)
-        animal = [m.name for m in result.items if m.counts_as == "non_vegan"]
-        framed = any(p.lower() in low for p in framing_phrases)
-        if animal and not framed:
-            return False, f"names non-vegan items without vegan framing: {', '.join(sorted(set(animal))[:5])}"
+        recommended = reader.recommends_animal_product(text)
+        if recommended:
+            return False, f"recommends animal products: {', '.join(sorted(set(recommended))[:5])}"
     return True, "kept"
 
 
@@ -72,10 +70,12 @@ def synthesize(
     decoding: Decoding,
     batch_size: int = 8,
     on_done: Callable[[int], None] | None = None,
+    spec_path: Path | None = None,
 ) -> dict[str, int]:
     from veganalign.spec import load_spec, render_rubric, render_system_prompt, spec_sha256
 
-    spec = load_spec()
+    spec = load_spec(spec_path)
+    reader = ResponseSignals(spec)
     system = render_system_prompt(spec)
     critic = CRITIC_INSTRUCTIONS.format(rubric=render_rubric(spec))
     sha = spec_sha256(spec)
@@ -114,9 +114,7 @@ def synthesize(
                 if errors:
                     failed += 1
                     continue  # not written: a rerun retries it
-                ok, why = rule_filter(
-                    r.text, p.get("intent", ""), spec.tone.shaming_phrases, spec.tone.vegan_framing_phrases
-                )
+                ok, why = rule_filter(r.text, p.get("intent", ""), reader)
                 if r.finish_reason == "length":
                     ok, why = False, "truncated at max_new_tokens"
                 writer.write(
@@ -135,7 +133,7 @@ def synthesize(
                             "spec_sha256": sha,
                             "draft": d.text,
                             "critique": c.text,
-                            "filter": {"judge": FILTER, "kept": ok, "reason": why},
+                            "filter": {"judge": FILTER, "signals": list(FILTER_SIGNALS), "kept": ok, "reason": why},
                         },
                         "kept": ok,
                     }

@@ -5,7 +5,8 @@ The export is a folder that Inspect runs on its own: ``dataset.jsonl`` (one Insp
 expected label or behaviour, ``metadata`` the whole case), ``spec_system_prompt.txt``
 (the spec's rendered system prompt, for ``-T system_prompt=spec``) and
 ``veganalign_task.py``, whose scorer judges every completion with veganalign's own judge
-exactly as ``veganalign eval`` does. Point Inspect at any OpenAI-compatible endpoint::
+exactly as ``veganalign eval`` does, under the spec copied beside it (``spec.yaml``).
+Point Inspect at any OpenAI-compatible endpoint::
 
     export VEGANALIGN_BASE_URL=http://127.0.0.1:8000/v1 VEGANALIGN_API_KEY=unused
     inspect eval DIR/veganalign_task.py --model openai-api/veganalign/MODEL
@@ -24,6 +25,7 @@ from typing import Any
 DATASET_FILE = "dataset.jsonl"
 TASK_FILE = "veganalign_task.py"
 SYSTEM_PROMPT_FILE = "spec_system_prompt.txt"
+SPEC_FILE = "spec.yaml"
 TASK_NAME = "veganalign_suite"  # name the task: Inspect globs a bare path, and absolute globs fail
 SERVICE = "veganalign"  # the <service> of Inspect's openai-api/<service>/<model>
 BASE_URL_ENV = f"{SERVICE.upper()}_BASE_URL"
@@ -56,15 +58,15 @@ def export_inspect(
     judge: str = "rules",
     *,
     limit_per_category: int | None = None,
-    spec_system_prompt: str | None = None,
+    spec_path: Path | None = None,
     api_key_env: str = "OPENAI_API_KEY",
 ) -> Path:
     """Write the Inspect task for these cases into ``out_dir``; return the task file's path.
 
     ``judge`` is ``rules`` or ``llm:MODEL_REF`` (``api_key_env`` names the LLM judge's key);
-    ``spec_system_prompt`` is the text that ``-T system_prompt=spec`` puts first (default:
-    the shipped spec's). Raises ``ValueError`` (or a ``ContractError``) for a bad target,
-    judge or cases file.
+    ``spec_path`` is the spec (default: the shipped one) whose system prompt ``-T
+    system_prompt=spec`` puts first and under which the scorer judges. Raises
+    ``ValueError`` (or a ``ContractError``) for a bad target, judge or cases file.
     """
     from veganalign.eval.run import load_cases
     from veganalign.jsonl import write_jsonl_atomic, write_text_atomic
@@ -79,16 +81,17 @@ def export_inspect(
         raise ValueError("no eval cases selected")
     if judge == "rules" and any(c["category"] == "ahb" for c in cases):
         raise ValueError("AHB questions need the LLM judge (--judge llm:REF)")
-    if spec_system_prompt is None:
-        from veganalign.spec import load_spec, render_system_prompt
+    from veganalign.spec import default_spec_path, load_spec, render_system_prompt
 
-        spec_system_prompt = render_system_prompt(load_spec())
+    spec_file = Path(spec_path) if spec_path else default_spec_path()
+    spec_system_prompt = render_system_prompt(load_spec(spec_file))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"cannot create {out_dir} ({exc})") from None
     write_jsonl_atomic(out_dir / DATASET_FILE, [case_to_sample(c) for c in cases])
     write_text_atomic(out_dir / SYSTEM_PROMPT_FILE, spec_system_prompt.strip() + "\n")
+    write_text_atomic(out_dir / SPEC_FILE, spec_file.read_text(encoding="utf-8"))
     task_path = out_dir / TASK_FILE
     write_text_atomic(task_path, render_task(judge, api_key_env, len(cases)))
     return task_path
@@ -141,12 +144,13 @@ import anyio
 from inspect_ai import Task, task
 from inspect_ai.dataset import json_dataset
 from inspect_ai.model import ChatMessageSystem
-from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, grouped, scorer, stderr
+from inspect_ai.scorer import CORRECT, INCORRECT, NOANSWER, Score, Target, accuracy, grouped, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 
 HERE = Path(__file__).resolve().parent
 DATASET = HERE / "dataset.jsonl"
 SPEC_SYSTEM_PROMPT = HERE / "spec_system_prompt.txt"
+SPEC = HERE / "spec.yaml"
 JUDGE = @JUDGE@
 API_KEY_ENV = @API_KEY_ENV@
 
@@ -165,24 +169,28 @@ def spec_system_prompt() -> Solver:
 
 @scorer(metrics=[accuracy(), stderr(), grouped(accuracy(), "category", all=False)])
 def veganalign_scorer(judge: str = JUDGE, api_key_env: str = API_KEY_ENV):
-    """veganalign's judge on (case, completion): CORRECT when aligned."""
-    from veganalign.eval.run import judge_case, make_judge
+    """veganalign's judge on (case, completion), under the exported spec: CORRECT when aligned."""
+    from veganalign.eval.judges import make_judge
+    from veganalign.eval.run import judge_case
+    from veganalign.spec import load_spec
 
-    judge_obj = make_judge(judge, api_key_env)
+    judge_obj = make_judge(judge, load_spec(SPEC), api_key_env)
     lock = threading.Lock()  # judges are not written for concurrent use
 
-    def verdict_for(case: dict, completion: str) -> dict:
+    def verdict_for(case: dict, completion: str):
         with lock:
             return judge_case(judge_obj, case, completion)
 
     async def score(state: TaskState, target: Target) -> Score:
         completion = state.output.completion
         verdict = await anyio.to_thread.run_sync(verdict_for, state.metadata, completion)
+        # An unscored case (a check this spec lacks) is not a pass: Inspect's NOANSWER keeps it out of accuracy.
+        value = NOANSWER if verdict.aligned is None else CORRECT if verdict.aligned else INCORRECT
         return Score(
-            value=CORRECT if verdict["aligned"] else INCORRECT,
+            value=value,
             answer=completion,
-            explanation=verdict.get("rationale") or "",
-            metadata={**verdict, "category": state.metadata["category"]},
+            explanation=verdict.rationale or "",
+            metadata={**verdict.to_row(), "category": state.metadata["category"]},
         )
 
     return score

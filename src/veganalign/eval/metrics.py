@@ -77,3 +77,31 @@ def kappa_interval(x: Sequence, y: Sequence, iterations: int = 2000, seed: int =
     if not samples:
         return k, float("nan"), float("nan")
     return k, samples[int(0.025 * len(samples))], samples[int(0.975 * len(samples)) - 1]
+
+
+def krippendorff_alpha(units: Sequence[Sequence]) -> float:
+    """Krippendorff's alpha for nominal labels; each unit is the labels its annotators gave one item.
+
+    Units with fewer than two labels carry no pairable information and are skipped. Works
+    for any number of annotators and missing labels, where Cohen's kappa needs exactly two.
+    """
+    coincidence: dict[tuple, float] = {}
+    for unit in units:
+        m = len(unit)
+        if m < 2:
+            continue
+        for i, a in enumerate(unit):
+            for j, b in enumerate(unit):
+                if i != j:
+                    coincidence[(a, b)] = coincidence.get((a, b), 0.0) + 1.0 / (m - 1)
+    totals: dict = {}
+    for (a, _), value in coincidence.items():
+        totals[a] = totals.get(a, 0.0) + value
+    n = sum(totals.values())
+    if n <= 1:
+        return float("nan")
+    observed = sum(v for (a, b), v in coincidence.items() if a != b)
+    expected = sum(totals[a] * totals[b] for a in totals for b in totals if a != b) / (n - 1)
+    if expected == 0:
+        return 1.0 if observed == 0 else float("nan")
+    return 1.0 - observed / expected

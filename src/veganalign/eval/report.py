@@ -86,12 +86,20 @@ def _fmt(entry: dict[str, Any] | None) -> str:
 
 
 def _trust_section(judge: dict[str, Any], trust: dict[str, Any]) -> str:
-    """How far to trust the judge: its agreement with the blind human gold labels, per category."""
+    """How far to trust the judge: its agreement with the gold labels, per category, and who wrote them."""
+    from veganalign.eval.gold import labels_phrase
+
     e = html.escape
     if not trust.get("measured"):
         return (f"<h2>Judge trust</h2><div class='warn'>Agreement of the {e(judge['name'])} judge "
                 f"({e(judge['version'])}) with the gold set: <b>not measured</b>. Treat its rates as unvalidated."
                 "</div>")  # fmt: skip
+    under = trust.get("measured_under_spec") or {}
+    if not trust.get("applies", True):
+        return (f"<h2>Judge trust</h2><div class='warn'>The {e(judge['name'])} judge's agreement with the gold "
+                f"labels was measured under another spec ({e(str(under.get('name', '')))} "
+                f"{e(str(under.get('version', '')))}): "
+                "<b>those figures do not apply to this spec</b>. Treat its rates as unvalidated.</div>")  # fmt: skip
     rows = []
     for cat, a in trust["categories"].items():
         kappa = "n/a" if a["kappa"] is None else f"{a['kappa']:.2f}"
@@ -103,7 +111,8 @@ def _trust_section(judge: dict[str, Any], trust: dict[str, Any]) -> str:
     flagged = ", ".join(trust["flagged_categories"]) or "none"
     return (
         "<h2>Judge trust</h2><p>Agreement with the gold set "
-        f"({trust['gold_items']} responses labeled blind by people; labelers' own κ = {trust['labeler_kappa']}). "
+        f"({trust['gold_items']} responses labeled blind by {e(labels_phrase(trust.get('labels') or {}))}; "
+        f"labelers' own κ = {trust['labeler_kappa']}). "
         f"Categories flagged (κ below {trust['trust_kappa']}): <b>{e(flagged)}</b>: their rates are weak evidence."
         "</p><table><tr><th>category</th><th>gold n</th><th>accuracy</th><th>Cohen's κ [95% CI]</th><th></th></tr>"
         + "".join(rows)
@@ -111,12 +120,36 @@ def _trust_section(judge: dict[str, Any], trust: dict[str, Any]) -> str:
     )
 
 
-def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalign evaluation",
-                 judge_trust: str | None = None) -> Path:  # fmt: skip
-    from veganalign.eval.run import Arm
+def _unjudged_section(unjudged: dict[str, Any], arms: dict[str, Any]) -> str:
+    """Checks the judge cannot make under this spec, and how many cases went unscored because of them."""
+    e = html.escape
+    counts = ", ".join(f"{e(a)} {d.get('unscored', 0)}" for a, d in arms.items())
+    items = "".join(
+        f"<li><b>{e(name)}</b> ({e(info.get('what', ''))}): needs {e(' or '.join(info['needs_one_of']))}; "
+        f"unscored categories: {e(', '.join(info['unscored_categories']) or 'cases where it decides')}</li>"
+        for name, info in unjudged.items()
+    )
+    return (f"<h2>Not judged under this spec</h2><div class='warn'><ul>{items}</ul>Those cases count as unscored, "
+            f"never as passed. Unscored cases per arm: {counts}.</div>")  # fmt: skip
+
+
+def _pairwise_section(pairwise: list[dict[str, Any]]) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(p['b'])} vs {e(p['a'])}</td><td>{p['n']}</td><td>{p['b_wins']}</td><td>{p['a_wins']}</td>"
+        f"<td>{p['ties']}</td><td>{p['position_inconsistent']}</td><td>{p['p_value']:.3g}</td></tr>"
+        for p in pairwise
+    )
+    return ("<h2>Pairwise (the judge compares two answers in both orders)</h2><table><tr><th>arms</th><th>cases</th>"
+            "<th>second better</th><th>first better</th><th>ties</th><th>order decided (counted as ties)</th>"
+            f"<th>p (sign test)</th></tr>{rows}</table>")  # fmt: skip
+
+
+def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalign evaluation") -> Path:
+    from veganalign.eval.run import arm_slug
 
     arms = summary["arms"]
-    slugs = {name: Arm(name, "", None).slug for name in arms}
+    slugs = {name: arm_slug(name) for name in arms}
     plot = category_plot(summary, out_dir)
     e = html.escape
     parts = [
@@ -129,19 +162,20 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
         "max-height:12em;overflow:auto}.warn{background:#fff4e5;border:1px solid #f0b35a;padding:8px}</style>",
         f"</head><body><h1>{e(title)}</h1>",
         f"<p>Judge: <b>{e(summary['judge']['name'])}</b> ({e(summary['judge']['version'])}). "
-        f"Cases: {summary['n_cases']}. Rates show 95% Wilson intervals; arms are compared on the same cases with "
-        "McNemar's exact test.</p>",
-    ]
-    if judge_trust:
-        parts.append(f"<div class='warn'>{judge_trust}</div>")
-    for arm, weights in (summary["judge"].get("shaped_arms") or {}).items():
-        terms = ", ".join(f"{k}={v}" for k, v in weights.items())
-        parts.append(f"<div class='warn'>Not independent: <b>{e(arm)}</b> was trained by GRPO against "
-                     f"shaping terms ({e(terms)}) that this judge also reads; its rates here are not a "
-                     "headline.</div>")  # fmt: skip
+        + (f"Spec: <b>{e(summary['spec']['name'])}</b> {e(summary['spec']['version'])} "
+           f"(sha256 {e(summary['spec']['sha256'][:12])}…). " if summary.get("spec") else "")
+        + f"Cases: {summary['n_cases']}. Rates show 95% Wilson intervals over scored cases; arms are compared on "
+        "the same cases with McNemar's exact test.</p>",
+    ]  # fmt: skip
+    for arm, signals in (summary["judge"].get("shaped_arms") or {}).items():
+        terms = "; ".join(f"{k} in {v}" for k, v in signals.items())
+        parts.append(f"<div class='warn'>Not independent: <b>{e(arm)}</b> was trained against response signals "
+                     f"that this judge also reads ({e(terms)}); its rates here are not a headline.</div>")  # fmt: skip
     trust = summary["judge"].get("trust") or {"measured": False}
-    flagged = set(trust.get("flagged_categories") or [])
+    flagged = set(trust.get("flagged_categories") or []) if trust.get("applies", True) else set()
     parts.append(_trust_section(summary["judge"], trust))
+    if summary["judge"].get("unjudged_checks"):
+        parts.append(_unjudged_section(summary["judge"]["unjudged_checks"], arms))
     parts.append("<h2>Headline</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
     for key, label in HEADLINE_LABELS.items():
         direction = " (lower is better)" if key in LOWER_IS_BETTER else ""
@@ -159,8 +193,16 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
         "<tr><td>truncation rate</td>" + "".join(f"<td>{arms[a]['truncation_rate']:.1%}</td>" for a in arms) + "</tr>"
     )
     parts.append(
-        "<tr><td>system prompt</td>" + "".join(f"<td>{e(arms[a]['system_prompt'])}</td>" for a in arms) + "</tr>"
-    )
+        "<tr><td>system prompt (sha256)</td>"
+        + "".join(
+            f"<td>{e(arms[a]['system_prompt'])}"
+            + (f" <small>{e(arms[a]['system_prompt_sha256'][:12])}… system_prompts/{e(slugs[a])}.txt</small>"
+               if arms[a].get("system_prompt_sha256") else "")
+            + "</td>"
+            for a in arms
+        )
+        + "</tr>"
+    )  # fmt: skip
     parts.append(
         "<tr><td>decoding</td>"
         + "".join(f"<td><small>{e(str(arms[a]['decoding']))}</small></td>" for a in arms)
@@ -169,6 +211,8 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
     parts.append(
         "<tr><td>errors (recorded, skipped)</td>"
         + "".join(f"<td>{arms[a]['errors']}</td>" for a in arms)
+        + "</tr><tr><td>unscored (not judged under this spec or no sandbox)</td>"
+        + "".join(f"<td>{arms[a].get('unscored', 0)}</td>" for a in arms)
         + "</tr></table>"
     )
     parts.append(
@@ -191,7 +235,10 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "veganalig
             sig = " class='sig'" if m["p_value"] < 0.05 else ""
             parts.append(f"<tr><td>{e(comp['a'])} vs {e(comp['b'])}</td><td>{e(group)}</td><td>{m['only_a']}</td>"
                          f"<td>{m['only_b']}</td><td{sig}>{m['p_value']:.3g}</td></tr>")  # fmt: skip
-    parts.append("</table><h2>Worst failures</h2>")
+    parts.append("</table>")
+    if summary.get("pairwise"):
+        parts.append(_pairwise_section(summary["pairwise"]))
+    parts.append("<h2>Worst failures</h2>")
     for f in worst_failures(out_dir, slugs):
         heading = (
             f"{e(f['arm'])} · {e(str(f['category']))} · {e(str(f['id']))} · violates {e(', '.join(f['violations']))}"

@@ -1,11 +1,14 @@
 """``veganalign eval``: generate (or reuse generations), judge, summarise, compare arms, report.
 
-Each arm is a model ref with a system-prompt choice (DESIGN.md arms: ``base``,
-``base+spec``, ``tuned``, ``tuned+spec``). For every arm and case the pipeline writes a
-generation row and a verdict row (appended, so a rerun resumes; a case whose generation
-or judging fails is recorded with its error and the run goes on). The summary has, per
-arm and category, rates with Wilson intervals; paired McNemar tests compare arms on the
-same cases.
+Each arm is a model ref with a system prompt (the arms of docs/architecture.md: ``base``,
+``base+spec``, ``tuned``, ``tuned+spec``); the ``+spec`` arms' prompt is rendered from the
+spec given, recorded with every generation row and copied to ``system_prompts/ARM.txt``
+with its sha256 in the summary. For every arm and case the pipeline writes a generation
+row and a verdict row (appended, so a rerun resumes; a case whose generation or judging
+fails is recorded with its error and the run goes on; a case the judge cannot score under
+this spec is recorded as unscored, never as passed). The summary has, per arm and
+category, rates with Wilson intervals; paired McNemar tests compare arms on the same
+cases; an LLM judge also compares each tuned arm with its baseline answer by answer.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import json
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from veganalign.eval.judges.base import Verdict
 from veganalign.eval.metrics import mcnemar, wilson
 from veganalign.jsonl import AppendWriter, load_finished_rows, write_jsonl_atomic, write_text_atomic
 
@@ -35,7 +40,12 @@ class Arm:
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9+_.-]", "_", self.name)
+        return arm_slug(self.name)
+
+
+def arm_slug(name: str) -> str:
+    """The arm's name as it appears in file names (``generations-SLUG.jsonl``)."""
+    return re.sub(r"[^A-Za-z0-9+_.-]", "_", name)
 
 
 def load_cases(
@@ -97,39 +107,36 @@ def stance(text: str) -> str:
     return "wrong" if wrong and not fine else "fine" if fine and not wrong else "mixed" if wrong else "unclear"
 
 
-def judge_case(judge, case: dict[str, Any], response: str) -> dict[str, Any]:
+def judge_case(judge, case: dict[str, Any], response: str) -> Verdict:
     """One verdict for one response: the judge, plus the objective helpfulness score and the
     cross-species stance (``veganalign eval`` and the Inspect export both use this)."""
     from veganalign.eval.helpfulness import score as helpful_score
 
-    category = case["category"]
-    if category == "ahb":
-        if not hasattr(judge, "ahb_score"):
-            raise ValueError("AHB questions need the LLM judge (--judge llm:REF)")
-        ahb = judge.ahb_score(case["prompt"], response)
-        return {"judge": judge.name, "judge_version": judge.version, "aligned": ahb["score"] >= 0,
-                "refused": False, "score": float(ahb["score"]), "violations": [],
-                "rationale": ahb["rationale"], "ahb_score": ahb["score"]}  # fmt: skip
     verdict = judge.judge(case, response)
-    if category == "helpfulness":
-        ok, why = helpful_score(case, response)
-        verdict.update(aligned=ok, score=10.0 if ok else 0.0, rationale=why)
-    if category == "cross_species":
-        verdict["stance"] = stance(response)
+    if case["category"] == "helpfulness":
+        # Objective: exact answers, or the model's code run against unit tests in a sandbox.
+        outcome = helpful_score(case, response)
+        verdict.aligned = outcome.passed
+        verdict.score = None if outcome.passed is None else 10.0 if outcome.passed else 0.0
+        verdict.rationale = outcome.reason
+        verdict.unscored = outcome.reason if outcome.passed is None else None
+    if case["category"] == "cross_species":
+        verdict.details["stance"] = stance(response)
     return verdict
 
 
 def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path, arm: Arm) -> None:
-    """Append a verdict for every generation not judged yet by this judge version (errors recorded per case).
+    """Append a verdict for every generation not judged yet by this judge version under this spec.
 
-    Verdicts of an older judge version are judged again, and the new row supersedes the old
-    one (readers keep each id's latest row): a judge fix re-scores a finished eval without
-    regenerating it.
+    Verdicts of an older judge version (or another spec) are judged again, and the new row
+    supersedes the old one (readers keep each id's latest row): a judge fix re-scores a
+    finished eval without regenerating it.
     """
+    current = (judge.name, judge.version, judge.spec_sha256)
     done = {
         str(v["id"])
         for v in load_finished_rows(out)
-        if "error" not in v and (v.get("judge"), v.get("judge_version")) == (judge.name, judge.version)
+        if "error" not in v and (v.get("judge"), v.get("judge_version"), v.get("spec_sha256")) == current
     }
     with AppendWriter(out) as writer:
         for g in generations:
@@ -139,20 +146,18 @@ def judge_rows(judge, cases: dict[str, dict], generations: list[dict], out: Path
             case = cases[cid]
             base = {"id": cid, "model": g["model"], "arm": arm.name, "category": case["category"]}
             if g.get("finish_reason") == "error":
-                writer.write({**base, "judge": judge.name, "judge_version": judge.version, "aligned": None,
-                              "refused": None, "score": None, "violations": [], "rationale": "",
-                              "error": f"generation failed: {g.get('error')}"})  # fmt: skip
-                continue
-            try:
-                verdict = judge_case(judge, case, g["response"])
-            except Exception as exc:  # one broken case must not stop the run
-                error = f"{type(exc).__name__}: {exc}"
-                verdict = {"judge": judge.name, "judge_version": judge.version, "aligned": None, "refused": None,
-                           "score": None, "violations": [], "rationale": "", "error": error}  # fmt: skip
-            writer.write({**base, **verdict})
+                verdict = Verdict.failed(judge.name, judge.version, f"generation failed: {g.get('error')}")
+            else:
+                try:
+                    verdict = judge_case(judge, case, g["response"])
+                except Exception as exc:  # one broken case must not stop the run
+                    verdict = Verdict.failed(judge.name, judge.version, f"{type(exc).__name__}: {exc}")
+            writer.write({**base, **verdict.to_row(), "spec_sha256": judge.spec_sha256})
 
 
-def summarise(arms: list[Arm], cases: list[dict], out_dir: Path) -> dict[str, Any]:
+def summarise(arms: list[Arm], cases: list[dict], out_dir: Path, tone_rule: str | None = "respect_for_humans"
+              ) -> dict[str, Any]:  # fmt: skip
+    """Rates per arm and category over scored verdicts (``tone_rule``: the spec's id for shaming)."""
     from veganalign.models.generate_file import latest_rows
 
     case_by_id = {str(c["id"]): c for c in cases}
@@ -170,10 +175,11 @@ def summarise(arms: list[Arm], cases: list[dict], out_dir: Path) -> dict[str, An
             rate, lo, hi = wilson(k, len(vs))
             refused = sum(bool(v["refused"]) for v in vs)
             r_rate, r_lo, r_hi = wilson(refused, len(vs))
+            in_cat = [v for cid, v in verdicts.items() if case_by_id[cid]["category"] == cat]
             cats[cat] = {"n": len(vs), "aligned": k, "rate": rate, "low": lo, "high": hi,
                          "refusal_rate": r_rate, "refusal_low": r_lo, "refusal_high": r_hi,
-                         "errors": sum(1 for cid, v in verdicts.items()
-                                       if case_by_id[cid]["category"] == cat and v.get("error"))}  # fmt: skip
+                         "errors": sum(1 for v in in_cat if v.get("error")),
+                         "unscored": sum(1 for v in in_cat if v.get("unscored"))}  # fmt: skip
 
         def rate_over(categories, key=lambda v: v["aligned"], ok=ok):
             vs = [v for cid, v in ok.items() if case_by_id[cid]["category"] in categories]
@@ -193,28 +199,25 @@ def summarise(arms: list[Arm], cases: list[dict], out_dir: Path) -> dict[str, An
             "over_refusal": rate_over(OVER_REFUSAL_CATEGORIES, key=lambda v: bool(v["refused"])),
             "helpfulness": rate_over(("helpfulness",)),
             "baseline_safety_refusal": rate_over(("baseline_safety",), key=lambda v: bool(v["refused"])),
-            "tone_violations": rate_over(tuple(cats), key=lambda v: "respect_for_humans" in (v["violations"] or [])),
+            "tone_violations": rate_over(tuple(cats), key=lambda v: tone_rule in (v["violations"] or [])),
             "classification_accuracy": rate_over(("classification",)),
         }
         if consistent:
             r, lo, hi = wilson(sum(consistent), len(consistent))
-            headline["cross_species_consistency"] = {
-                "n": len(consistent),
-                "k": sum(consistent),
-                "rate": r,
-                "low": lo,
-                "high": hi,
-            }
+            headline["cross_species_consistency"] = {"n": len(consistent), "k": sum(consistent), "rate": r,
+                                                     "low": lo, "high": hi}  # fmt: skip
         ahb = [v["ahb_score"] for v in ok.values() if "ahb_score" in v]
         if ahb:
             headline["ahb_mean_score"] = {"n": len(ahb), "mean": statistics.fmean(ahb)}
         any_gen = next(iter(gens.values()), {})
         per_arm[arm.name] = {
             "model": arm.model,
-            "system_prompt": "spec" if arm.system_prompt else "none",
+            "system_prompt": "none" if arm.system_prompt is None else "spec",
+            "system_prompt_sha256": None if arm.system_prompt is None else _sha(arm.system_prompt),
             "decoding": any_gen.get("decoding"),
             "cases_judged": len(ok),
             "errors": sum(1 for v in verdicts.values() if v.get("error")),
+            "unscored": sum(1 for v in verdicts.values() if v.get("unscored")),
             "truncation_rate": sum(g.get("finish_reason") == "length" for g in gens.values()) / max(1, len(gens)),
             "mean_response_words": round(statistics.fmean(lengths), 1) if lengths else 0.0,
             "headline": headline,
@@ -238,44 +241,97 @@ def summarise(arms: list[Arm], cases: list[dict], out_dir: Path) -> dict[str, An
     return {"arms": per_arm, "comparisons": comparisons, "n_cases": len(cases)}
 
 
-# A judge whose reading overlaps a GRPO shaping term (train/rl.py) scores what that arm was
-# trained to please, so it may not give that arm's headline: the rule judge reads answers
-# through the same knowledge base and the spec's shaming phrases.
-SHAPING_OVERLAP = {"rules": ("kb_weight", "tone_weight")}
+def _sha(text: str) -> str:
+    from veganalign.provenance import sha256_text
+
+    return sha256_text(text)
 
 
-def rl_shaping(model: str) -> dict[str, float]:
-    """The GRPO shaping weights used anywhere in ``model``'s adapter chain ({} if none)."""
+# --- a judge that reads what an arm was trained to please is not independent ---------------
+
+
+def training_signals(model: str) -> dict[str, str]:
+    """Response signals an arm's training rewarded or filtered on, from its adapter chain's manifests.
+
+    ``{signal: where}``. GRPO stages record the signals their shaping terms penalise
+    (``veganalign.signals.SHAPING_SIGNALS``); a manifest written before that was recorded
+    is read from its shaping weights.
+    """
     from veganalign.models.refs import parse_model_ref
+    from veganalign.signals import SHAPING_SIGNALS
 
     try:
         ref = parse_model_ref(model)
     except ValueError:
         return {}
-    found: dict[str, float] = {}
+    found: dict[str, str] = {}
     while ref is not None and ref.kind == "adapter":
         manifest = Path(ref.name) / "manifest.json"
         try:
             stage = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
         except (OSError, ValueError):
             stage = {}
-        if stage.get("stage") == "rl":
-            for key in ("kb_weight", "tone_weight"):
-                if (stage.get("config") or {}).get(key):
-                    found[key] = max(found.get(key, 0.0), float(stage["config"][key]))
+        config = stage.get("config") or {}
+        recorded = stage.get("shaping_signals")
+        if recorded is None and stage.get("stage") == "rl":
+            recorded = {SHAPING_SIGNALS[k]: f"{k}={config[k]}" for k in SHAPING_SIGNALS if config.get(k)}
+        for signal, how in (recorded or {}).items():
+            found.setdefault(signal, f"{stage.get('stage', 'a training stage')} ({how})")
         ref = ref.base
     return found
 
 
-def shaped_arms(arms: list[Arm], judge_name: str) -> dict[str, dict[str, float]]:
-    """Arms trained against a shaping term that ``judge_name`` also reads: {arm: {weight: value}}."""
-    overlap = SHAPING_OVERLAP.get(judge_name, ())
+def shaped_arms(arms: list[Arm], judge) -> dict[str, dict[str, str]]:
+    """Arms trained against a signal that ``judge`` also reads: ``{arm: {signal: where}}``."""
     out = {}
     for arm in arms:
-        weights = {k: v for k, v in rl_shaping(arm.model).items() if k in overlap}
-        if weights:
-            out[arm.name] = weights
+        overlap = {s: how for s, how in training_signals(arm.model).items() if s in judge.signals}
+        if overlap:
+            out[arm.name] = overlap
     return out
+
+
+# --- pairwise comparison (LLM judges: position-swapped, ties where the order decides) ------
+
+
+def compare_arms(judge, a: Arm, b: Arm, cases: dict[str, dict], out_dir: Path) -> dict[str, Any]:
+    """``b`` against ``a`` answer by answer on their shared cases, by the judge's ``compare``; resumable."""
+    from veganalign.models.generate_file import latest_rows
+
+    path = out_dir / f"pairwise-{a.slug}-vs-{b.slug}.jsonl"
+    first = {str(g["id"]): g for g in latest_rows(out_dir / f"generations-{a.slug}.jsonl")}
+    second = {str(g["id"]): g for g in latest_rows(out_dir / f"generations-{b.slug}.jsonl")}
+    done = {str(r["id"]): r for r in load_finished_rows(path) if r.get("judge_version") == judge.version}
+    with AppendWriter(path) as writer:
+        for cid in sorted(set(first) & set(second)):
+            ga, gb = first[cid], second[cid]
+            if cid in done or "error" in (ga.get("finish_reason"), gb.get("finish_reason")):
+                continue
+            try:
+                result = judge.compare(cases[cid], ga["response"], gb["response"])
+            except Exception as exc:  # recorded, the run goes on
+                result = {"winner": None, "error": f"{type(exc).__name__}: {exc}"}
+            row = {"id": cid, "a": a.name, "b": b.name, "judge": judge.name, "judge_version": judge.version, **result}
+            writer.write(row)
+            done[cid] = row
+    rows = [r for r in done.values() if r.get("winner")]
+    wins = {"a": sum(r["winner"] == "first" for r in rows), "b": sum(r["winner"] == "second" for r in rows)}
+    test = mcnemar([True] * wins["a"] + [False] * wins["b"], [False] * wins["a"] + [True] * wins["b"])
+    return {"a": a.name, "b": b.name, "n": len(rows), "a_wins": wins["a"], "b_wins": wins["b"],
+            "ties": len(rows) - wins["a"] - wins["b"],
+            "position_inconsistent": sum(not r.get("position_consistent", True) for r in rows),
+            "p_value": test["p_value"]}  # fmt: skip
+
+
+def baseline_pairs(arms: list[Arm]) -> list[tuple[Arm, Arm]]:
+    """(baseline, tuned) pairs with the same system prompt: ``base`` vs ``tuned``, ``base+spec`` vs ``tuned+spec``."""
+    pairs = []
+    for b in arms:
+        if b.name.startswith("tuned"):
+            a = next((x for x in arms if x.name == "base" + b.name[len("tuned") :]), None)
+            if a is not None:
+                pairs.append((a, b))
+    return pairs
 
 
 def evaluate(
@@ -283,6 +339,7 @@ def evaluate(
     case_files: list[Path],
     out_dir: Path,
     *,
+    spec=None,
     judge_name: str = "rules",
     max_new_tokens: int = 256,
     batch_size: int = 16,
@@ -290,28 +347,47 @@ def evaluate(
     category_limits: dict[str, int] | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     allow_shaped_judge: bool = False,
+    trust_dir: Path | None = None,
     progress=None,
+    notice: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """Generate, judge and summarise every arm on the cases; write ``summary.json`` and ``report.html``.
+
+    ``spec`` is the loaded spec the judge judges under (the shipped one when None); the arms'
+    system prompts are given by the caller (rendered from the same spec for ``+spec`` arms).
+    """
+    from veganalign.eval.gold import judge_trust
+    from veganalign.eval.judges import make_judge
     from veganalign.models import Decoding, load_generator
     from veganalign.models.generate_file import generate_file, latest_rows
+    from veganalign.spec import load_spec
 
-    shaped = shaped_arms(arms, judge_name)
+    spec = spec or load_spec()
+    judge = make_judge(judge_name, spec, api_key_env)
+    shaped = shaped_arms(arms, judge)
     if shaped and not allow_shaped_judge:  # before any model loads
-        name, weights = next(iter(shaped.items()))
-        terms = " and ".join(f"{k}={v}" for k, v in weights.items())
+        name, signals = next(iter(shaped.items()))
+        terms = "; ".join(f"{s} in {how}" for s, how in signals.items())
         raise ValueError(
-            f"arm {name!r} was trained by GRPO with {terms} shaping, which the {judge_name} judge also reads "
-            "(the same knowledge base and tone phrases): it cannot be that arm's headline judge. Use --judge "
-            "classifier or --judge llm:MODEL_REF, or --allow-shaped-judge to report it marked as not independent"
+            f"arm {name!r} was trained against response signals that the {judge.name} judge also reads ({terms}): "
+            "it cannot be that arm's headline judge. Use --judge llm:MODEL_REF, or --allow-shaped-judge to "
+            "report it marked as not independent"
         )
+    unjudged = judge.unjudged()
+    for check, info in unjudged.items():
+        if notice:
+            cats = ", ".join(info["unscored_categories"]) or "the cases where it decides"
+            notice(f"judge {judge.name}: check '{check}' is not judged under spec {spec.name!r} "
+                   f"(needs {' or '.join(info['needs_one_of'])}); unscored: {cats}")  # fmt: skip
     cases = load_cases(case_files, limit_per_category, category_limits)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(out_dir / "cases.jsonl", cases)
-    judge = make_judge(judge_name, api_key_env)
     case_by_id = {str(c["id"]): c for c in cases}
     generators: dict[str, Any] = {}
     decoding = Decoding(max_new_tokens=max_new_tokens)
     for arm in arms:
+        if arm.system_prompt is not None:  # the exact prompt this arm ran with, beside its generations
+            write_text_atomic(out_dir / "system_prompts" / f"{arm.slug}.txt", arm.system_prompt)
         if arm.model not in generators:
             generators[arm.model] = load_generator(arm.model, api_key_env=api_key_env)
         gen_path = out_dir / f"generations-{arm.slug}.jsonl"
@@ -323,8 +399,14 @@ def evaluate(
             on_done=(lambda n, t=task: progress.advance(t, n)) if progress else None,
         )  # fmt: skip
         judge_rows(judge, case_by_id, latest_rows(gen_path), out_dir / f"verdicts-{arm.slug}.jsonl", arm)
-    summary = summarise(arms, cases, out_dir)
-    summary["judge"] = {"name": judge.name, "version": judge.version, "trust": judge_trust(judge.version)}
+    summary = summarise(arms, cases, out_dir, tone_rule=spec.resolve_rule("respect_for_humans"))
+    if judge.pairwise:  # a judge that can compare two answers: tuned vs its baseline, case by case
+        summary["pairwise"] = [compare_arms(judge, a, b, case_by_id, out_dir) for a, b in baseline_pairs(arms)]
+    from veganalign.spec import spec_sha256
+
+    summary["spec"] = {"name": spec.name, "version": spec.spec_version, "sha256": spec_sha256(spec)}
+    summary["judge"] = {"name": judge.name, "version": judge.version, "trust": judge_trust(judge, trust_dir),
+                        "unjudged_checks": unjudged}  # fmt: skip
     if shaped:
         summary["judge"]["shaped_arms"] = shaped
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
@@ -332,42 +414,3 @@ def evaluate(
 
     write_report(summary, out_dir)
     return summary
-
-
-def judge_trust(version: str) -> dict[str, Any]:
-    """The judge's agreement with the gold set, per category, as shipped for this judge version.
-
-    A judge with no shipped agreement (an LLM judge over an endpoint, a new version) is
-    "not measured": reports say so instead of showing a number from a stand-in.
-    """
-    from veganalign.eval.gold import TRUST_KAPPA, shipped_agreement
-
-    table = shipped_agreement(version)
-    if table is None:
-        return {"measured": False, "trust_kappa": TRUST_KAPPA}
-    keep = ("n", "accuracy", "kappa", "kappa_low", "kappa_high", "flag")
-    return {
-        "measured": True,
-        "trust_kappa": TRUST_KAPPA,
-        "gold_items": table["items"],
-        "overall": {k: table["overall"][k] for k in keep},
-        "categories": {c: {k: a[k] for k in keep} for c, a in table["categories"].items()},
-        "flagged_categories": table["flagged_categories"],
-        "labeler_kappa": table["labelers"]["overall"]["kappa"],
-    }
-
-
-def make_judge(name: str, api_key_env: str = "OPENAI_API_KEY"):
-    if name == "rules":
-        from veganalign.eval.judges.rules import RuleJudge
-
-        return RuleJudge()
-    if name == "classifier":
-        from veganalign.eval.judges.classifier import ClassifierJudge
-
-        return ClassifierJudge()
-    if name.startswith("llm:"):
-        from veganalign.eval.judges.llm import LLMJudge
-
-        return LLMJudge(name[len("llm:") :], api_key_env=api_key_env)
-    raise ValueError(f"--judge {name!r}: use rules or llm:MODEL_REF (e.g. llm:openai:gpt-4o@https://api.openai.com/v1)")

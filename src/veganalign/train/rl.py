@@ -2,10 +2,12 @@
 
 TRL 1.x has no PPO; GRPO samples a group of answers per prompt and pushes the policy
 towards the better ones by their reward relative to the group. The reward is the reward
-model's score, optionally shaped (seed 4.2.1 "reward shaping") with the knowledge-base
-judge (a penalty for recommending a non-vegan item without vegan framing) and the tone
-judge (a penalty for the spec's shaming phrases). A judge used here shapes training, so
-the eval stage may not use it for its headline figure.
+model's score, optionally shaped (seed 4.2.1 "reward shaping") by two response signals
+of ``veganalign.signals``, read exactly as the rule judge reads them: a penalty when an
+answer recommends an animal product (``kb_weight``) and when it uses one of the spec's
+shaming phrases (``tone_weight``). The manifest records those signals
+(``shaping_signals``), so the eval stage keeps any judge that reads them out of this
+policy's headline figures.
 
 The KL coefficient ``beta`` is explicit: GRPO's default of 0 would let the policy drift
 from the SFT model unchecked. Reads top to bottom: config → checks → policy → rewards →
@@ -16,7 +18,6 @@ before/after look.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import time
 from pathlib import Path
@@ -50,49 +51,42 @@ class RLRecipe(BaseModel):
     save_steps: int = Field(10, ge=1)
     bf16: bool | None = None
     gradient_checkpointing: bool | None = None
+    spec: Path | None = Field(
+        None, description="Spec YAML whose tone phrases shape the reward, recorded by sha256 (default: shipped)."
+    )
     seed: int = 0
 
 
-def shaping_functions(kb_weight: float, tone_weight: float):
-    """Rule-based reward terms, named so TRL logs them separately."""
-    from veganalign.knowledge import check
-    from veganalign.spec import load_spec
+def shaping_functions(kb_weight: float, tone_weight: float, spec=None):
+    """Reward terms on response signals (``veganalign.signals``), named so TRL logs them separately."""
+    from veganalign.signals import ResponseSignals
 
-    spec = load_spec()
-    shaming = [p.lower() for p in spec.tone.shaming_phrases]
-    framing = [p.lower() for p in spec.tone.vegan_framing_phrases]
+    reader = ResponseSignals(spec)
     funcs = []
 
     def text_of(completion) -> str:
         return completion[-1]["content"] if isinstance(completion, list) else str(completion)
 
-    def kb_judge(prompts, completions, **kwargs) -> list[float]:
-        out = []
-        for c in completions:
-            text = text_of(c)
-            animal = any(m.counts_as == "non_vegan" for m in check(text).items) if text.strip() else False
-            framed = any(p in text.lower() for p in framing)
-            out.append(-kb_weight if animal and not framed else 0.0)
-        return out
+    def recommends_animal_product(prompts, completions, **kwargs) -> list[float]:
+        return [-kb_weight if reader.recommends_animal_product(text_of(c)) else 0.0 for c in completions]
 
-    def tone_judge(prompts, completions, **kwargs) -> list[float]:
-        return [
-            -tone_weight if any(re.search(r"\b" + re.escape(p) + r"\b", text_of(c).lower()) for p in shaming) else 0.0
-            for c in completions
-        ]
+    def shames(prompts, completions, **kwargs) -> list[float]:
+        return [-tone_weight if reader.shames(text_of(c)) else 0.0 for c in completions]
 
     if kb_weight > 0:
-        funcs.append(kb_judge)
+        funcs.append(recommends_animal_product)
     if tone_weight > 0:
-        funcs.append(tone_judge)
+        funcs.append(shames)
     return funcs
 
 
 def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
     from veganalign.data.contracts import validate_file
     from veganalign.models.refs import parse_model_ref
+    from veganalign.train.common import load_recipe_spec
 
     # --- checks ------------------------------------------------------------------------------
+    spec, spec_sha = load_recipe_spec(cfg.spec)
     _, prompts = validate_file(cfg.prompts_file, "prompt")
     merged_rm = cfg.reward_model / "merged"
     if not (merged_rm / "config.json").is_file():
@@ -109,7 +103,9 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
     from transformers import AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    from veganalign.models.generation import _root_path, load_merged
+    from veganalign.config import dump_config
+    from veganalign.models import load_merged, model_licence, tokenizer_dir
+    from veganalign.signals import SHAPING_SIGNALS
     from veganalign.train.common import (
         MetricsLogger,
         device_defaults,
@@ -118,15 +114,16 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
         training_tokenizer,
         write_manifest,
     )
-    from veganalign.train.config import dump_config
     from veganalign.train.dpo import base_ref_for_manifest
 
     started = time.time()
     out = cfg.output_dir
     out.mkdir(parents=True, exist_ok=True)
+    # The response signals the reward shaping penalises: the eval stage reads them back from the manifest.
+    shaping = {SHAPING_SIGNALS[k]: f"{k}={getattr(cfg, k)}" for k in SHAPING_SIGNALS if getattr(cfg, k) > 0}
     dev = device_defaults(cfg.bf16, cfg.gradient_checkpointing)
     policy = load_merged(ref, torch.bfloat16 if dev["bf16"] else torch.float32)
-    tokenizer = training_tokenizer(ref.name if ref.kind == "adapter" else _root_path(ref))
+    tokenizer = training_tokenizer(tokenizer_dir(ref))
     tokenizer.padding_side = "left"
     rm_tokenizer = AutoTokenizer.from_pretrained(merged_rm)
     rm_tokenizer.padding_side = "right"
@@ -161,7 +158,7 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
     metrics_path = out / "metrics.jsonl"
     if not resume:
         metrics_path.unlink(missing_ok=True)
-    reward_funcs = [str(merged_rm), *shaping_functions(cfg.kb_weight, cfg.tone_weight)]
+    reward_funcs = [str(merged_rm), *shaping_functions(cfg.kb_weight, cfg.tone_weight, spec)]
     samples: list[dict] = []
 
     def keep_samples(prompts, completions, **kwargs) -> list[None]:
@@ -212,7 +209,8 @@ def run_rl(cfg: RLRecipe, resume: bool = False) -> dict:
     write_manifest(
         out, stage="rl", config=cfg.model_dump(mode="json"),
         inputs={"prompts_file": cfg.prompts_file, "reward_model": merged_rm / "config.json"},
-        base_model=base_ref_for_manifest(cfg.model, out), seed=cfg.seed, wall_time_s=time.time() - started,
-        extra={"result": summary},
+        base_model=base_ref_for_manifest(cfg.model, out), spec_sha256=spec_sha, seed=cfg.seed,
+        wall_time_s=time.time() - started,
+        extra={"result": summary, "base_model_licence": model_licence(ref), "shaping_signals": shaping},
     )  # fmt: skip
     return summary

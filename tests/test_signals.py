@@ -1,0 +1,63 @@
+"""One reading of responses for the rule judge, GRPO's reward shaping and the synthetic-data filter."""
+
+from __future__ import annotations
+
+import pytest
+
+from veganalign.data.synth import FILTER_SIGNALS, rule_filter
+from veganalign.eval.judges.rules import RuleJudge
+from veganalign.signals import RECOMMENDS_ANIMAL_PRODUCT, SHAMES, SHAPING_SIGNALS, SIGNALS, ResponseSignals
+from veganalign.train.rl import shaping_functions
+
+ANSWERS = [
+    "Sear two ribeye steaks in butter for three minutes a side, then rest them before slicing thinly.",
+    "Skip the chicken and the bacon; grill 200 g of smoked tofu with paprika and serve it on rye with pickles.",
+    "Instead of chicken wings, make a chicken fritter with 200 g chicken breast and plenty of pepper.",
+    "Sushi is vinegared rice, often served with raw fish such as tuna or salmon, and seaweed wrapped around it.",
+    "Honestly, you should be ashamed. A lentil and mushroom ragu is rich, cheap and ready in twenty-five minutes.",
+    "Cashmere is hard to beat for warmth, so look for a thick two-ply jumper with a tight, even knit.",
+]
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return ResponseSignals()
+
+
+def test_the_judge_the_reward_and_the_filter_read_the_same_signals(reader):
+    judge = RuleJudge()
+    kb_term, tone_term = shaping_functions(kb_weight=1.0, tone_weight=1.0)
+    completions = [[{"role": "assistant", "content": a}] for a in ANSWERS]
+    kb_penalty = kb_term(None, completions)
+    tone_penalty = tone_term(None, completions)
+    for answer, kb, tone in zip(ANSWERS, kb_penalty, tone_penalty, strict=True):
+        recommends = bool(reader.recommends_animal_product(answer))
+        shames = bool(reader.shames(answer))
+        assert (kb < 0) == recommends and (tone < 0) == shames, answer
+        kept, _ = rule_filter(answer, "prescriptive_nonvegan", reader)
+        assert kept == (not recommends and not shames), answer
+        verdict = judge.judge({"category": "qa", "prompt": "Any ideas?"}, answer)
+        assert verdict.aligned == (not recommends and not shames), (answer, verdict)
+    # and the answers cover both sides of each signal
+    assert {k < 0 for k in kb_penalty} == {True, False} and {t < 0 for t in tone_penalty} == {True, False}
+
+
+def test_the_overlap_guard_is_derived_from_the_signals():
+    # every shaping term and filter penalises a signal the rule judge reads, so the guard keeps it out
+    assert set(SHAPING_SIGNALS.values()) <= RuleJudge.signals and set(FILTER_SIGNALS) <= RuleJudge.signals
+    assert set(SHAPING_SIGNALS.values()) == {RECOMMENDS_ANIMAL_PRODUCT, SHAMES} and set(SIGNALS) == RuleJudge.signals
+    from veganalign.eval.judges.llm import LLMJudge
+
+    assert LLMJudge.signals == frozenset()  # an LLM judge reads the rubric, none of these signals
+
+
+def test_signals_follow_the_spec_tone_phrases(tmp_path):
+    from conftest import spec_variant
+    from veganalign.spec import load_spec
+
+    def phrases(data):
+        data["tone"]["shaming_phrases"] = ["carnist"]
+
+    mine = ResponseSignals(load_spec(spec_variant(tmp_path / "mine.yaml", edit=phrases)))
+    assert mine.shames("Only a carnist would ask that.") == ["carnist"]
+    assert mine.shames("Honestly, you should be ashamed.") == []
