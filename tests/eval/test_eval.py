@@ -96,3 +96,14 @@ def test_eval_end_to_end_with_user_cases(tmp_path: Path):
     assert [r["judge_version"] for r in rows] == ["rules-v0"] * 4 + [verdicts[0]["judge_version"]] * 4
     assert (out / "generations-base.jsonl").read_text() == generations
     assert json.loads((out / "summary.json").read_text())["arms"] == summary["arms"]
+
+
+def test_the_failure_reason_is_the_exception_even_when_tracebacks_interleave():
+    from veganalign.eval.helpfulness import failure_line
+
+    # two forked processes writing at once: the last line is the middle of the other's traceback
+    mixed = 'Traceback (most recent call last):\nBlockingIOError: [Errno 11] Resource temporarily unavailable\n' \
+            'Traceback (most recent call last):\n  File "/tmp/work/candidate.py", line 7, in <module>'  # fmt: skip
+    assert failure_line(mixed, 1) == "BlockingIOError: [Errno 11] Resource temporarily unavailable"
+    assert failure_line("  File x\nAssertionError: add(2, 3) != 5", 1) == "AssertionError: add(2, 3) != 5"
+    assert failure_line("", 3) == "exit status 3"

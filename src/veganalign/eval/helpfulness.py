@@ -60,8 +60,21 @@ def run_tests(code: str, tests: list[str], limits: Limits = CODE_LIMITS) -> Outc
         return Outcome(False, f"killed: {result.killed_reason}")
     if result.returncode == 0:
         return Outcome(True, "all tests passed")
-    last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-    return Outcome(False, last[:200])
+    return Outcome(False, failure_line(result.stderr, result.returncode)[:200])
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
+
+
+def failure_line(stderr: str, returncode: int) -> str:
+    """The line that says why: the last ``SomeError: ...`` line, else the last line.
+
+    Several processes (a program that forks) can write tracebacks at once, so the last
+    line of stderr may be the middle of another process's traceback.
+    """
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    named = [ln for ln in lines if _EXCEPTION_LINE.match(ln)]
+    return (named or lines or [f"exit status {returncode}"])[-1]
 
 
 def score(case: dict[str, Any], response: str, limits: Limits = CODE_LIMITS) -> Outcome:
