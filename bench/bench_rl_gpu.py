@@ -63,9 +63,9 @@ def main() -> None:
 
     from veganalign.data.build import build_dataset
     from veganalign.eval.run import Arm, evaluate
-    from veganalign.models.embedded import _materialise
+    from veganalign.models.embedded import materialise_gguf
     from veganalign.models.generate_file import latest_rows
-    from veganalign.pipeline import PROFILES
+    from veganalign.pipeline import load_run
     from veganalign.train.reward import RewardRecipe, run_reward
     from veganalign.train.rl import RLRecipe, run_rl
     from veganalign.train.sft import SFTRecipe, run_sft
@@ -86,14 +86,16 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 
-    model_dir = work / "model"
-    result["materialise"] = timed(lambda: _materialise(args.gguf, model_dir, True) or str(model_dir))
+    model_dir = materialise_gguf(Path(args.gguf))  # the public way to a GGUF file's weights (cached)
+    result["materialise"] = {"dir": str(model_dir)}
     data = work / "data"
     result["data"] = timed(lambda: build_dataset(data, seed=0) and None)
     save()
 
     sft_dir = work / "sft"
-    sft_cfg = {**PROFILES["default"].sft, "max_steps": args.sft_steps}
+    # the default run's SFT settings (configs/run-default.yaml -> sft-cpu.yaml), the run's own paths filled in below
+    sft_cfg = {k: v for k, v in load_run(profile="default").sft.items() if k != "val_file"}
+    sft_cfg["max_steps"] = args.sft_steps
     result["sft"] = timed(lambda: run_sft(SFTRecipe(model=str(model_dir), train_file=data / "sft_train.jsonl",
                                                     val_file=data / "sft_val.jsonl", output_dir=sft_dir,
                                                     **sft_cfg)))  # fmt: skip

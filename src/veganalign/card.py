@@ -1,7 +1,11 @@
 """``MODEL_CARD.md`` for a run (seed 7.1): what the model is, how it was made, how it scored.
 
-Everything on the card is read from the run's own files (spec, data summary, stage
-manifests, eval summary), so the card cannot drift from what was run.
+Every sentence is read from the run's own files: the spec copy in ``spec/``, the data
+summary, the training stages' manifests (base model, its licence as its own files
+declare it, method, the judges or rankers each step used) and the eval summary (the
+judge actually used, its trust under this spec, the checks it could not make). Nothing
+about a particular model, judge or licence is written here, so the card cannot drift
+from what was run.
 """
 
 from __future__ import annotations
@@ -23,24 +27,58 @@ def _rate(e: dict[str, Any] | None) -> str:
     return f"{e['rate']:.1%} [{e['low']:.1%}, {e['high']:.1%}] (n={e['n']})"
 
 
-def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
+def _parameters(n: int | None) -> str:
+    if not n:
+        return ""
+    return f"{n / 1e9:.1f}B-parameter " if n >= 1e9 else f"{n / 1e6:.0f}M-parameter "
+
+
+def training_steps(data: dict[str, Any], sft: dict[str, Any], dpo: dict[str, Any]) -> list[str]:
+    """What decided the training targets at each step, as the manifests record it."""
+    steps = []
+    sources = data.get("sft", {}).get("source", {})
+    if sources:
+        steps.append("SFT targets: " + ", ".join(f"{k} {v}" for k, v in sources.items())
+                     + " (authored answers are written to the spec, not selected by a judge)")  # fmt: skip
+    cfg = dpo.get("config") or {}
+    if dpo and cfg.get("rejected_from_policy"):
+        steps.append("DPO pairs: self-play (the authored answer chosen, the SFT policy's own greedy answer "
+                     "rejected; no judge ranks them)")  # fmt: skip
+    elif dpo:
+        rankers = ", ".join(data.get("pairs", {}).get("ranked_by", [])) or "unrecorded"
+        steps.append(f"DPO pairs: ranked by {rankers}")
+    shaping = {s: how for m in (sft, dpo) for s, how in (m.get("shaping_signals") or {}).items()}
+    if shaping:
+        steps.append("reward shaping on response signals: " + ", ".join(f"{s} ({h})" for s, h in shaping.items()))
+    return steps
+
+
+def write_model_card(run_dir: Path, *, model: str) -> Path:
+    from veganalign.eval.gold import labels_phrase
     from veganalign.eval.report import HEADLINE_LABELS, worst_failures
+    from veganalign.eval.run import arm_slug, training_signals
     from veganalign.spec import load_spec, spec_sha256
 
-    spec_yaml = run_dir / "spec" / "spec.yaml"
-    spec = load_spec(spec_yaml if spec_yaml.exists() else None)
+    spec = load_spec(run_dir / "spec" / "spec.yaml")
     manifest = _load(run_dir / "manifest.json").get("stages", {})
     data = _load(run_dir / "data" / "summary.json")
     sft = _load(run_dir / "sft" / "manifest.json")
     dpo = _load(run_dir / "dpo" / "manifest.json")
     ev = _load(run_dir / "eval" / "summary.json")
+    method_names = {"lora": "LoRA", "qlora": "QLoRA", "full": "full-weight"}
+    methods = [f"{method_names.get((m.get('config') or {}).get('method', 'lora'), 'LoRA')} {name}"
+               for name, m in (("SFT", sft), ("DPO", dpo)) if m]  # fmt: skip
 
     lines = [
         f"# Model card: {run_dir.name}",
         "",
-        f"A LoRA adapter (SFT then DPO) on **{model}**, aligned to the **{spec.name}** specification "
-        f"{spec.spec_version} (sha256 `{spec_sha256(spec)[:16]}…`). Profile: `{profile}`. "
+        f"An adapter ({', then '.join(methods) or 'not trained'}) on the "
+        f"{_parameters(sft.get('base_model_parameters'))}base model **{model}**, aligned to the **{spec.name}** "
+        f"specification {spec.spec_version} (sha256 `{spec_sha256(spec)[:16]}…`). "
         f"Use it as `--model {run_dir / 'dpo'}` or merge it with `veganalign export`.",
+        "",
+        f"Base model licence: {sft.get('base_model_licence', 'not recorded in the SFT manifest')}. The adapter is "
+        "a derivative of the base model and carries its terms.",
         "",
         "## What users are told",
         "",
@@ -49,7 +87,7 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
         "## The specification",
         "",
         "Principles: " + ", ".join(f"`{p.id}`" for p in spec.principles) + ".",
-        "Edge-case policies: " + ", ".join(f"`{p.id}`" for p in spec.policies) + ".",
+        "Edge-case policies: " + (", ".join(f"`{p.id}`" for p in spec.policies) or "none") + ".",
         "",
         "## Data",
         "",
@@ -72,38 +110,53 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
             "Contamination between training and eval files after removal: "
             f"{data.get('contamination', {}).get('remaining')}.",
             "",
-            "Licences: the authored data set is Apache-2.0 (with the project); the base model's licence is its own "
-            "(SmolLM2-135M-Instruct: Apache-2.0). Imported or teacher-generated data keep their sources' terms, "
-            "recorded on every record.",
+        ]
+        p = data.get("principles") or {}
+        if p.get("unknown_ids"):
+            d = p["dropped"]
+            lines += [
+                f"The authored data carry rule ids this spec lacks ({', '.join(p['unknown_ids'])}): "
+                f"{d['sft']} SFT examples and {d['prompts']} prompts were dropped ({d['pairs_not_built']} pairs not "
+                f"built), {p['kept_with_unknown']} kept by choice; {p['eval_cases_with_unknown']} eval cases carry "
+                "such ids and were kept (they are judged by category). The list is in `data/unknown_principles.json`.",
+                "",
+            ]
+        elif data.get("principles") is not None:
+            lines += ["Every authored example's rule ids resolve in this spec: none was dropped.", ""]
+        lines += [
+            "Licences: each record carries its source's licence (`license`); the authored data ship under the "
+            "project's licence.",
             "",
         ]
     lines += ["## Training", ""]
     for name, m in (("SFT", sft), ("DPO", dpo)):
         if m:
             cfg = m.get("config", {})
-            keys = (
-                "method",
-                "lora_r",
-                "learning_rate",
-                "epochs",
-                "max_steps",
-                "max_length",
-                "beta",
-                "max_pairs",
-                "packing",
-            )
+            keys = ("method", "lora_r", "learning_rate", "epochs", "max_steps", "max_length", "beta", "max_pairs",
+                    "packing", "system_prompt")  # fmt: skip
             shown = ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] is not None)
-            lines.append(f"- **{name}**: {shown}; result {m.get('result')}; wall time {m.get('wall_time_s')} s.")
+            lines.append(f"- **{name}**: {shown}; result {m.get('result')}; wall time {m.get('wall_time_s')} s; "
+                         f"spec sha256 `{str(m.get('spec_sha256'))[:16]}…`.")  # fmt: skip
+    steps = training_steps(data, sft, dpo)
+    if steps:
+        lines += ["", "What chose the training targets: " + "; ".join(steps) + "."]
     lines += ["", "Stage wall times (s): " + ", ".join(f"{k} {v.get('wall_time_s')}" for k, v in manifest.items()), ""]
     if ev:
         arms = ev["arms"]
+        judge = ev["judge"]
+        trained = training_signals(str(run_dir / "dpo"))
+        if judge.get("shaped_arms") or trained:
+            independence = ("It reads response signals that training used (" + ", ".join(trained) + "), so its "
+                            "figures for the tuned arms are not independent.")  # fmt: skip
+        else:
+            independence = ("No training step of this run used it or any response signal it reads (none is recorded "
+                            "in the stage manifests).")  # fmt: skip
         lines += [
             "## Evaluation (held-out suites)",
             "",
-            f"Judge: **{ev['judge']['name']}** ({ev['judge']['version']}), used in no training or data-filtering step "
-            "of this run (pairs are ranked by construction).",
+            f"Judge: **{judge['name']}** (`{judge['version']}`). {independence}",
             "",
-            *_trust_lines(ev["judge"]),
+            *_trust_lines(judge, labels_phrase),
             "",
             "| metric | " + " | ".join(arms) + " |",
             "|---|" + "---|" * len(arms),
@@ -113,6 +166,7 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
         lines.append(
             "| mean response words | " + " | ".join(str(a["mean_response_words"]) for a in arms.values()) + " |"
         )
+        lines.append("| unscored cases | " + " | ".join(str(a.get("unscored", 0)) for a in arms.values()) + " |")
         lines += ["", "Paired tests (McNemar, exact) on the same cases:", ""]
         for c in ev.get("comparisons", []):
             if c["a"] in ("base", "base+spec") and c["b"].startswith("tuned"):
@@ -122,25 +176,29 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
                     f"{c['alignment']['only_a']} only {c['a']}); "
                     f"adversarial p={c['adversarial']['p_value']:.3g}."
                 )
-        from veganalign.eval.run import Arm
-
-        fails = worst_failures(run_dir / "eval", {a: Arm(a, "", None).slug for a in arms}, limit=6)
+        for p in ev.get("pairwise") or []:
+            lines.append(f"- pairwise, {p['b']} vs {p['a']} (judge compares both orders): {p['b']} better "
+                         f"{p['b_wins']}, {p['a']} better {p['a_wins']}, ties {p['ties']} "
+                         f"(p={p['p_value']:.3g}).")  # fmt: skip
+        fails = worst_failures(run_dir / "eval", {a: arm_slug(a) for a in arms}, limit=6)
         lines += ["", "## Known failure patterns (worst cases of the tuned arms first)", ""]
         for f in fails:
             quote = f["prompt"][:120]
             lines.append(f"- **{f['arm']}**, {f['category']}: \"{quote}\" → violates {', '.join(f['violations'])} "
                          f"({f['rationale'][:120]})")  # fmt: skip
+    cats = sorted({c for a in (ev.get("arms") or {}).values() for c in a["categories"]})
     lines += [
         "",
         "## Limitations",
         "",
-        f"- A {model} model is small: it follows the spec's direction but its facts (nutrition, history, law) are "
-        "not reliable; do not deploy it for medical or dietary advice.",
-        "- The headline judge is rule-based: it reads recommendations sentence by sentence and cannot tell a coherent "
-        "answer from fluent nonsense; where its agreement with the gold labels is flagged above, its rates there are "
-        "weak evidence. Check the worst failures in `eval/report.html`.",
-        "- The evaluation covers the shipped suites' categories in English only.",
-        "- Deploy behind `veganalign serve`, which applies the spec's system prompt that users cannot remove.",
+        f"- Measured on {ev.get('n_cases', 0)} held-out cases in {len(cats)} categories "
+        f"({', '.join(cats)}), in English; other languages and kinds of request are not measured here.",
+        "- Its facts (nutrition, history, law) are only as reliable as the base model's; check them before "
+        "deploying it for medical or dietary advice.",
+        f"- The judge ({ev.get('judge', {}).get('name', 'none')}) decides every figure above; where its trust is "
+        "flagged, not measured or not applicable, its rates are weak evidence. Read the worst failures in "
+        "`eval/report.html`.",
+        "- `veganalign serve` applies this spec's system prompt, which clients cannot remove.",
         "",
     ]
     path = run_dir / "MODEL_CARD.md"
@@ -148,20 +206,32 @@ def write_model_card(run_dir: Path, *, model: str, profile: str) -> Path:
     return path
 
 
-def _trust_lines(judge: dict) -> list[str]:
-    """The judge's agreement with the blind human gold labels, or "not measured"."""
+def _trust_lines(judge: dict, labels_phrase) -> list[str]:
+    """The judge's agreement with the gold labels under this spec, "not measured", or "does not apply"."""
+    lines = []
+    unjudged = judge.get("unjudged_checks") or {}
+    if unjudged:
+        lines.append("Not judged under this spec (those cases are unscored, never counted as passed): "
+                     + "; ".join(f"{k} (needs {' or '.join(v['needs_one_of'])})" for k, v in unjudged.items())
+                     + ".")  # fmt: skip
     trust = judge.get("trust") or {}
     if not trust.get("measured"):
-        return ["Its agreement with the human gold labels is **not measured** for this judge version: read the "
+        return [*lines, "Its agreement with the gold labels is **not measured** for this judge version: read the "
                 "figures as unvalidated."]  # fmt: skip
+    if not trust.get("applies", True):
+        under = trust.get("measured_under_spec") or {}
+        return [*lines, f"Its agreement with the gold labels was measured under another spec ({under.get('name')} "
+                f"{under.get('version')}): those trust figures **do not apply** to this spec; read the figures as "
+                "unvalidated."]  # fmt: skip
     o = trust["overall"]
     cats = ", ".join(
         f"{c} κ={a['kappa'] if a['kappa'] is not None else 'n/a'}" + (" ⚠" if a["flag"] else "")
         for c, a in trust["categories"].items()
     )  # fmt: skip
     return [
-        f"Judge trust: agreement with {trust['gold_items']} gold responses labeled blind by people (labelers' own "
-        f"κ={trust['labeler_kappa']}): overall accuracy {o['accuracy']:.0%}, Cohen's κ={o['kappa']}. Per category: "
-        f"{cats}. ⚠ marks κ below {trust['trust_kappa']}: rates in those categories ("
-        f"{', '.join(trust['flagged_categories']) or 'none'}) are weak evidence."
+        *lines,
+        f"Judge trust: agreement with {trust['gold_items']} gold responses labeled blind by "
+        f"{labels_phrase(trust.get('labels') or {})} (labelers' own κ={trust['labeler_kappa']}): overall accuracy "
+        f"{o['accuracy']:.0%}, Cohen's κ={o['kappa']}. Per category: {cats}. ⚠ marks κ below {trust['trust_kappa']}: "
+        f"rates in those categories ({', '.join(trust['flagged_categories']) or 'none'}) are weak evidence.",
     ]

@@ -14,7 +14,7 @@ from veganalign.data.contracts import validate_file
 from veganalign.jsonl import ContractError
 
 runner = CliRunner()
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "open-paws-speciesism-bias"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "open-paws-speciesism-bias"
 
 EVAL = "How do I make a creamy mushroom risotto without parmesan for six people?"
 

@@ -58,7 +58,7 @@ def test_default_spec_covers_seed_sections():
     for item in [*spec.principles, *spec.policies]:
         assert item.examples.positive and item.examples.negative and item.rationale and item.judge_questions
     assert spec.tone.rules and spec.tone.shaming_phrases
-    # every eval category of DESIGN.md maps to rules of this spec
+    # every eval category of the shared vocabulary maps to rules of this spec
     for cat in ("qa", "classification", "tone", "adversarial", "tradeoff", "descriptive", "survival_medical",
                 "social", "cross_species", "helpfulness", "baseline_safety"):  # fmt: skip
         assert spec.principles_for_eval_category(cat), cat
@@ -115,6 +115,10 @@ def _broken_cases(data: dict) -> list[tuple[str, str, str]]:
     cases.append(("mapping to unknown rule", dump(d), "mappings.eval_categories.qa[0]"))
 
     d = copy.deepcopy(data)
+    d["mappings"]["rule_aliases"] = {"respect_for_humans": "kindness"}
+    cases.append(("alias to a rule the spec lacks", dump(d), "mappings.rule_aliases.respect_for_humans"))
+
+    d = copy.deepcopy(data)
     d["tone"]["rules"] = "be nice"
     cases.append(("wrong type", dump(d), "tone.rules"))
 
@@ -139,7 +143,7 @@ def test_at_least_eight_distinct_broken_specs(broken_cases):
     assert len(broken_cases) >= 8
 
 
-@pytest.mark.parametrize("index", range(15))
+@pytest.mark.parametrize("index", range(16))
 def test_broken_spec_is_rejected_with_file_line_field(tmp_path: Path, broken_cases, index: int):
     name, text, field = broken_cases[index]
     path = tmp_path / "broken.yaml"
@@ -244,3 +248,19 @@ def test_cli_render(kind, tmp_path):
 def test_cli_render_rejects_unknown_kind():
     result = runner.invoke(app, ["spec", "render", "--as", "poem"])
     assert result.exit_code == 2 and "choose one of" in result.output
+
+
+def test_rule_aliases_resolve_the_shipped_vocabulary_into_a_specs_own_ids(default_data):
+    d = copy.deepcopy(default_data)
+    d["principles"][6]["id"] = "kindness"  # respect_for_humans, renamed
+    for policy in d["policies"]:
+        policy["principles"] = ["kindness" if r == "respect_for_humans" else r for r in policy["principles"]]
+    for table in ("knowledge_categories", "eval_categories"):
+        for key, refs in d["mappings"][table].items():
+            d["mappings"][table][key] = ["kindness" if r == "respect_for_humans" else r for r in refs]
+    d["mappings"]["rule_aliases"] = {"respect_for_humans": "kindness"}
+    spec = parse_spec(dump(d))
+    assert spec.resolve_rule("respect_for_humans") == "kindness" and spec.resolve_rule("kindness") == "kindness"
+    assert spec.resolve_rule("non_harm_food") == "non_harm_food" and spec.resolve_rule("no_such_rule") is None
+    # a spec without aliases hashes as it did before the field existed (the shipped spec's hash is unchanged)
+    assert spec_sha256(load_spec()) == "90c8fc32ee94a6390c473a13f3034f5d2b6a0afd19123464ffce5dc09256d6eb"

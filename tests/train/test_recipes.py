@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from veganalign.cli import app
 
-pytestmark = pytest.mark.slow
 runner = CliRunner()
+slow = pytest.mark.slow  # trains a model (a tiny one with the embedded model's tokenizer, or the embedded one)
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +70,7 @@ def sft_run(tiny_model, data_dir, tmp_path_factory) -> Path:
     return out
 
 
+@slow
 def test_sft_trains_and_writes_everything(sft_run, tiny_model):
     loss = losses(sft_run)
     assert len(loss) == 12 and sum(loss[-3:]) / 3 < sum(loss[:3]) / 3
@@ -77,12 +78,16 @@ def test_sft_trains_and_writes_everything(sft_run, tiny_model):
                  "veganalign_adapter.json", "tokenizer_config.json"):  # fmt: skip
         assert (sft_run / name).exists(), name
     manifest = json.loads((sft_run / "manifest.json").read_text())
-    assert manifest["base_model"] == str(tiny_model) and len(manifest["spec_sha256"]) == 64
+    from veganalign.spec import load_spec, spec_sha256
+
+    assert manifest["base_model"] == str(tiny_model) and manifest["spec_sha256"] == spec_sha256(load_spec())
+    assert manifest["base_model_licence"].startswith("unknown") and manifest["base_model_parameters"] > 100_000
     assert manifest["inputs"]["train_file"]["sha256"] and manifest["libraries"]["trl"]
     assert manifest["result"]["trained_tokens"] > 0 and manifest["result"]["eval_loss"] > 0
     assert (sft_run / "checkpoints" / "checkpoint-12").is_dir()
 
 
+@slow
 def test_sft_output_is_a_model_ref(sft_run):
     from veganalign.models import Decoding, load_generator
 
@@ -92,6 +97,7 @@ def test_sft_output_is_a_model_ref(sft_run):
     assert out[0].n_tokens > 0
 
 
+@slow
 def test_dpo_from_sft_and_chained_model_ref(sft_run, data_dir, tmp_path):
     out = tmp_path / "dpo"
     result = runner.invoke(
@@ -111,6 +117,7 @@ def test_dpo_from_sft_and_chained_model_ref(sft_run, data_dir, tmp_path):
     assert ref.base.kind == "adapter" and Path(ref.base.name) == sft_run.resolve()
 
 
+@slow
 def test_dpo_self_play_uses_the_policys_own_answers(sft_run, data_dir, tmp_path, monkeypatch):
     from veganalign.models import Decoding, load_generator
 
@@ -153,6 +160,7 @@ def test_dpo_self_play_uses_the_policys_own_answers(sft_run, data_dir, tmp_path,
         self_play_rejected(ds.select(range(5)), str(sft_run), 12, record, reuse=True)
 
 
+@slow
 def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
     rm = tmp_path / "reward"
     result = runner.invoke(
@@ -164,7 +172,17 @@ def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     heldout = json.loads((rm / "heldout_accuracy.json").read_text())
-    assert heldout["overall"]["n"] > 0 and 0.0 <= heldout["overall"]["accuracy"] <= 1.0
+    val_pairs = (data_dir / "pairs_val.jsonl").read_text().splitlines()
+    groups = {k: v for k, v in heldout.items() if k not in ("overall", "gold_real_vs_real")}
+    # every held-out pair is scored once, in exactly one group, and the overall rate is theirs combined
+    assert heldout["overall"]["n"] == len(val_pairs) == sum(g["n"] for g in groups.values())
+    correct = sum(g["accuracy"] * g["n"] for g in groups.values())
+    assert abs(heldout["overall"]["accuracy"] * heldout["overall"]["n"] - correct) < 1e-6
+    from veganalign.eval.gold import real_output_pairs
+
+    assert heldout["gold_real_vs_real"]["n"] == len(real_output_pairs())  # the honest test is always run
+    manifest = json.loads((rm / "manifest.json").read_text())
+    assert manifest["result"]["heldout_pairs_real_model_outputs"] == groups.get("real_model_output", {}).get("n", 0)
     assert (rm / "merged" / "config.json").exists()
     rl = tmp_path / "rl"
     result = runner.invoke(
@@ -179,19 +197,23 @@ def test_reward_and_rl(tiny_model, sft_run, data_dir, tmp_path):
     samples = json.loads((rl / "samples.json").read_text())
     assert samples["first_step"] and samples["last_step"]
 
-    # The rule judge reads the knowledge base and tone phrases that shaped this policy's
-    # reward: it may not give the GRPO arm's headline unless asked, and then it is marked.
+    # The rule judge reads the response signals that shaped this policy's reward: it may not
+    # give the GRPO arm's headline unless asked, and then it is marked.
+    shaping = json.loads((rl / "manifest.json").read_text())["shaping_signals"]
+    assert shaping == {"recommends_animal_product": "kb_weight=0.5", "shames": "tone_weight=0.5"}
     cases = tmp_path / "cases.jsonl"
     cases.write_text(json.dumps({"id": "c1", "prompt": "Give me a recipe for roast duck.", "category": "qa"}) + "\n")
     ev = ["eval", "--model", f"grpo={rl}", "--cases", str(cases), "--system-prompt", "none", "--max-new-tokens", "4"]
     result = runner.invoke(app, [*ev, "--out", str(tmp_path / "ev")])
-    assert result.exit_code == 2 and "kb_weight=0.5" in result.output and "--judge classifier" in result.output
+    assert result.exit_code == 2 and "kb_weight=0.5" in result.output and "--judge llm:" in result.output
     assert not (tmp_path / "ev" / "generations-grpo.jsonl").exists()  # refused before generating
     result = runner.invoke(app, [*ev, "--out", str(tmp_path / "ev"), "--allow-shaped-judge"])
     assert result.exit_code == 0, result.output
     assert "Not independent: <b>grpo</b>" in (tmp_path / "ev" / "report.html").read_text()
     summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
-    assert summary["judge"]["shaped_arms"] == {"grpo": {"kb_weight": 0.5, "tone_weight": 0.5}}
+    assert summary["judge"]["shaped_arms"] == {
+        "grpo": {"recommends_animal_product": "rl (kb_weight=0.5)", "shames": "rl (tone_weight=0.5)"}
+    }
 
 
 def test_concise_targets_end_on_whole_paragraphs():
@@ -231,37 +253,7 @@ def test_sft_example_filters_pick_short_answers_and_fail_before_the_model(tmp_pa
     assert not (tmp_path / "s" / "adapter_model.safetensors").exists()
 
 
-def test_config_errors_before_any_model_loads(tmp_path, data_dir):
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("learning_rate: fast\nunknown_knob: 3\n")
-    result = runner.invoke(app, ["train", "sft", "--config", str(cfg)])
-    assert result.exit_code == 2
-    assert "learning_rate" in result.output and "unknown_knob: unknown key" in result.output
-    result = runner.invoke(app, ["train", "sft", "--train-file", str(tmp_path / "missing.jsonl")])
-    assert result.exit_code == 2 and "file not found" in result.output
-    # a pairs file given to the SFT recipe: wrong format, named
-    result = runner.invoke(app, ["train", "sft", "--train-file", str(data_dir / "pairs_train.jsonl")])
-    assert result.exit_code == 2 and "pairs_train.jsonl:1" in result.output
-
-
-def test_every_shipped_recipe_config_loads():
-    """A shipped YAML with a stale or misspelt key would only fail when a user runs it."""
-    import veganalign
-    from veganalign.train.config import load_config
-    from veganalign.train.dpo import DPORecipe
-    from veganalign.train.reward import RewardRecipe
-    from veganalign.train.rl import RLRecipe
-    from veganalign.train.sft import SFTRecipe
-
-    recipes = {"sft": SFTRecipe, "dpo": DPORecipe, "reward": RewardRecipe, "rl": RLRecipe}
-    configs = sorted((Path(veganalign.__file__).parent / "train" / "configs").glob("*.yaml"))
-    assert {p.name for p in configs} >= {"rl-cpu.yaml", "rl-gpu.yaml", "reward-gpu.yaml", "sft-gpu.yaml"}
-    for path in configs:
-        stage = path.name.split("-")[0]
-        cfg = load_config(recipes[stage], path)
-        assert cfg.output_dir.name == stage, path  # each writes where the next stage's config reads
-
-
+@slow
 def test_resume_continues_from_the_checkpoint(tiny_model, data_dir, tmp_path):
     out = tmp_path / "sft"
     cmd = [sys.executable, "-m", "veganalign", "train", "sft", "--model", str(tiny_model), "--train-file",
@@ -287,11 +279,12 @@ def test_resume_continues_from_the_checkpoint(tiny_model, data_dir, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["result"]["resumed_from_checkpoint"] is True
 
 
+@slow
 def test_two_process_ddp_on_cpu(tiny_model, data_dir, tmp_path):
     """The same recipe under `accelerate launch`: two CPU processes (gloo), one adapter out."""
     import veganalign
 
-    config = Path(veganalign.__file__).parent / "train" / "configs" / "accelerate" / "ddp-cpu.yaml"
+    config = Path(veganalign.__file__).parent / "configs" / "accelerate" / "ddp-cpu.yaml"
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "-m", "veganalign",
            "train", "sft", "--model", str(tiny_model), "--train-file", str(data_dir / "sft_train.jsonl"),
@@ -316,6 +309,7 @@ def test_two_process_ddp_on_cpu(tiny_model, data_dir, tmp_path):
     assert len(pairs) == 4 and json.loads((dpo / "manifest.json").read_text())["result"]["global_step"] == 2
 
 
+@slow
 def test_export_merges_an_adapter_into_a_plain_model(sft_run, tmp_path):
     out = tmp_path / "merged"
     result = runner.invoke(app, ["export", "--model", str(sft_run), "--out", str(out)])

@@ -16,6 +16,11 @@ a seed:
 Training files never contain an eval prompt: exact and near duplicates of any eval case
 are removed from every training file, and the report lists what was removed and the 20
 closest remaining pairs.
+
+The authored data are tagged with the shipped spec's rule ids. Under a user's spec each
+tag is resolved (the same id, or the spec's ``mappings.rule_aliases``); a training record
+with a tag the spec lacks is dropped unless ``keep_unknown_principles`` is set, and
+``OUT/unknown_principles.json`` lists every such record with its unknown ids.
 """
 
 from __future__ import annotations
@@ -101,6 +106,38 @@ def same_subject_ids(sft: list[dict[str, Any]], classification: list[dict[str, A
     return found
 
 
+def data_spec_view(spec) -> dict[str, Any]:
+    """The parts of the spec the data stage reads: a change elsewhere in the spec keeps the data."""
+    return {
+        "rule_ids": sorted(spec.rule_ids()),
+        "rule_aliases": dict(sorted(spec.mappings.rule_aliases.items())),
+        "shaming_phrases": list(spec.tone.shaming_phrases),
+        "domains": [d.id for d in spec.domains],
+    }
+
+
+def retag(records: list[dict[str, Any]], spec, kind: str, keep_unknown: bool) -> tuple[list[dict], list[dict]]:
+    """Records with their principle tags in this spec's ids; ``(kept, report rows for unknown tags)``.
+
+    A record tagged with an id the spec neither defines nor aliases is dropped (or kept with
+    that tag removed, when ``keep_unknown``); every such record is reported.
+    """
+    kept, unknown_rows = [], []
+    for rec in records:
+        tags = rec.get("principles") or []
+        resolved = [spec.resolve_rule(t) for t in tags]
+        unknown = [t for t, r in zip(tags, resolved, strict=True) if r is None]
+        if unknown:
+            unknown_rows.append({"kind": kind, "id": str(rec["id"]), "unknown": unknown,
+                                 "action": "kept" if keep_unknown else "dropped"})  # fmt: skip
+            if not keep_unknown:
+                continue
+        if tags:
+            rec = {**rec, "principles": list(dict.fromkeys(r for r in resolved if r))}
+        kept.append(rec)
+    return kept, unknown_rows
+
+
 def build_dataset(
     out: Path,
     *,
@@ -109,11 +146,14 @@ def build_dataset(
     heldout_fraction: float = 0.12,
     thresholds: Thresholds = Thresholds(),
     base_answers_path: Path | None = None,
+    spec_path: Path | None = None,
+    keep_unknown_principles: bool = False,
 ) -> dict[str, Any]:
     from veganalign.knowledge import load_knowledge_base
-    from veganalign.spec import load_spec
+    from veganalign.provenance import sha256_file
+    from veganalign.spec import load_spec, spec_sha256
 
-    spec = load_spec()
+    spec = load_spec(spec_path)
     kb = load_knowledge_base()
 
     # Prompt bank: hand-written + templated; templated held-out prompts become eval cases.
@@ -131,8 +171,23 @@ def build_dataset(
     for case in extra:
         suites.setdefault(case["category"], []).append(case)
 
-    sft = load_sft()
-    pairs = build_pairs(sft, load_base_answers(base_answers_path), spec.tone.shaming_phrases, seed=seed)
+    # The spec's rule ids: authored tags are resolved through it, unknown ones reported.
+    bank, unknown_bank = retag(bank, spec, "prompt", keep_unknown_principles)
+    all_sft = load_sft()
+    sft, unknown_sft = retag(all_sft, spec, "sft", keep_unknown_principles)
+    for cat, cases in suites.items():  # eval cases are kept: they are judged by category, not by tag
+        suites[cat], unknown_eval = retag(cases, spec, f"eval/{cat}", keep_unknown=True)
+        unknown_sft += [{**r, "action": "kept (eval case)"} for r in unknown_eval]
+    base_answers = load_base_answers(base_answers_path)
+    pairs = build_pairs(sft, base_answers, spec.tone.shaming_phrases, seed=seed)
+    unknown_rows = unknown_bank + unknown_sft
+    dropped_sft = {r["id"] for r in unknown_sft if r["kind"] == "sft" and r["action"] == "dropped"}
+    pairs_not_built = len(build_pairs([r for r in all_sft if str(r["id"]) in dropped_sft], base_answers,
+                                      spec.tone.shaming_phrases, seed=seed))  # fmt: skip
+    if not sft:
+        raise ValueError(f"{spec_path or 'the spec'}: no authored SFT example is left after dropping those tagged "
+                         "with principle ids this spec lacks; map them in mappings.rule_aliases or keep them "
+                         "(--keep-unknown-principles)")  # fmt: skip
 
     # Contamination: remove from training whatever duplicates an eval case.
     train_texts = {
@@ -185,12 +240,24 @@ def build_dataset(
     write_jsonl_atomic(out / "pairs_val.jsonl", pairs_val)
     for cat, cases in suites.items():
         write_jsonl_atomic(out / "eval" / f"{cat}.jsonl", cases)
+    write_text_atomic(out / "unknown_principles.json", json.dumps(unknown_rows, indent=1) + "\n")
     write_text_atomic(out / "contamination.json", json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
     write_text_atomic(out / "contamination.md", report_markdown(rep))
 
     quota = max(10, len(sft) // (2 * max(1, len(spec.domains))))
+    unknown_ids = Counter(t for r in unknown_rows for t in r["unknown"])
+    dropped = Counter(r["kind"] for r in unknown_rows if r["action"] == "dropped")
     summary = {
         "seed": seed,
+        "spec": {"name": spec.name, "version": spec.spec_version, "sha256": spec_sha256(spec)},
+        "principles": {
+            "unknown_ids": dict(unknown_ids.most_common()),
+            "renamed_by_alias": dict(spec.mappings.rule_aliases),
+            "dropped": {"prompts": dropped["prompt"], "sft": dropped["sft"], "pairs_not_built": pairs_not_built},
+            "kept_with_unknown": sum(1 for r in unknown_rows if r["action"] == "kept"),
+            "eval_cases_with_unknown": sum(1 for r in unknown_rows if r["kind"].startswith("eval/")),
+            "keep_unknown_principles": keep_unknown_principles,
+        },
         "files": {
             "prompts": len(bank),
             "sft_train": len(sft_train),
@@ -213,6 +280,8 @@ def build_dataset(
             "ranked_by": sorted({p["ranking"]["judge"] for p in pairs}),
         },
         "eval": {c: len(v) for c, v in sorted(suites.items())},
+        # the eval files' content, so a stage reading them is redone when a case changes
+        "eval_sha256": {c: sha256_file(out / "eval" / f"{c}.jsonl") for c in sorted(suites)},
         "contamination": {
             "found": {"exact": rep["exact"], "near": rep["near"]},
             "removed": dict(removed),

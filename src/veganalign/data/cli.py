@@ -7,26 +7,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from veganalign.console import err, fail, out, user_errors
+
 app = typer.Typer(help="Prompt bank, SFT examples, preference pairs and eval sets.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 KINDS_HELP = "prompt | sft | pair | eval | generation (default: detected from the first record)"
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+SpecOption = Annotated[
+    Path | None,
+    typer.Option("--spec", help="Spec YAML: its rule ids, tone phrases and system prompt (default: the shipped one)."),
+]
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from veganalign.jsonl import ContractError
-    from veganalign.models.refs import ModelRefError
-    from veganalign.spec.load import SpecError
-
-    return (ContractError, SpecError, ModelRefError, ValueError, OSError)
+    return (*user_errors(), ValueError, OSError)
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
@@ -45,15 +39,24 @@ def build(
     base_answers: Annotated[
         Path | None, typer.Option(help="Base-model answers (generation JSONL) for on-policy rejected responses.")
     ] = None,
+    spec: SpecOption = None,
+    keep_unknown_principles: Annotated[
+        bool, typer.Option(help="Keep authored data tagged with rule ids the spec lacks (default: drop, reported).")
+    ] = False,
 ) -> None:
     """Build the default data set from the shipped sources (deterministic for a seed)."""
     from veganalign.data.build import build_dataset
 
     try:
         with err.status("building the data set..."):
-            summary = build_dataset(out_dir, seed=seed, base_answers_path=base_answers)
+            summary = build_dataset(out_dir, seed=seed, base_answers_path=base_answers, spec_path=spec,
+                                    keep_unknown_principles=keep_unknown_principles)  # fmt: skip
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
+    p = summary["principles"]
+    if p["unknown_ids"]:
+        err.print(f"[yellow]rule ids the spec lacks: {', '.join(p['unknown_ids'])}; dropped {p['dropped']}, kept "
+                  f"{p['kept_with_unknown']} (listed in {out_dir}/unknown_principles.json)[/yellow]")  # fmt: skip
     out.print(_counts_table(f"files in {out_dir}", summary["files"]))
     for key in ("domain", "intent", "source"):
         out.print(_counts_table(f"prompt bank by {key}", summary["prompt_bank"].get(key, {})))
@@ -80,12 +83,12 @@ def validate(
     from veganalign.data.contracts import KINDS, validate_file
 
     if kind is not None and kind not in KINDS:
-        _fail(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+        fail(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     for path in files:
         try:
             detected, records = validate_file(path, kind)  # type: ignore[arg-type]
         except _user_errors() as exc:
-            _fail(str(exc))
+            fail(str(exc))
         out.print(f"[green]ok[/green] {path}: {len(records)} {detected} records")
 
 
@@ -102,7 +105,7 @@ def stats(
     try:
         detected, records = validate_file(file, kind)  # type: ignore[arg-type]
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     result = {"file": str(file), "kind": detected, "records": len(records), **counts(records)}
     if detected in ("sft", "pair", "generation"):
         v = variety(records)
@@ -140,7 +143,7 @@ def export_cmd(
         kind, records = validate_file(file)
         n = export(records, kind, out_path, to, trl_only=not all_columns)
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"wrote {n} {kind} records to {out_path} ({to})")
 
 
@@ -158,17 +161,17 @@ def import_cmd(
     from veganalign.data.io import import_rows
 
     if kind is not None and kind not in KINDS:
-        _fail(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+        fail(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     pairs = {}
     for m in mapping:
         if "=" not in m:
-            _fail(f"--map {m!r}: write SRC=DST")
+            fail(f"--map {m!r}: write SRC=DST")
         a, b = m.split("=", 1)
         pairs[a] = b
     try:
         n = import_rows(src, out_path, name=name, license=license, kind=kind, mapping=pairs)  # type: ignore[arg-type]
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"imported {n} rows from {src} to {out_path}")
 
 
@@ -188,7 +191,7 @@ def import_rankings_cmd(
         for p in pairs:
             check_pair(p)
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     write_jsonl_atomic(out_path, pairs)
     out.print(f"wrote {len(pairs)} pairs to {out_path}")
 
@@ -225,7 +228,7 @@ def base_answers(
             )  # fmt: skip
         prompts.unlink(missing_ok=True)
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(counts)
 
 
@@ -239,6 +242,7 @@ def synth(
     max_new_tokens: int = 512,
     temperature: float = 0.7,
     api_key_env: Annotated[str, typer.Option(help="Env var with the teacher's API key.")] = "OPENAI_API_KEY",
+    spec: SpecOption = None,
 ) -> None:
     """Synthetic SFT data: teacher draft -> critique against the spec -> revision -> rule filter."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -258,10 +262,10 @@ def synth(
             counts = synthesize(
                 gen, rows, out_path, teacher_license=teacher_license,
                 decoding=Decoding(temperature=temperature, max_new_tokens=max_new_tokens),
-                on_done=lambda n: bar.advance(task, n),
+                on_done=lambda n: bar.advance(task, n), spec_path=spec,
             )  # fmt: skip
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(counts)
 
 

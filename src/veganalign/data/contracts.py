@@ -1,4 +1,4 @@
-"""Data contracts of DESIGN.md, checked line by line.
+"""The data contracts (docs/architecture.md), checked line by line.
 
 Record kinds: ``prompt``, ``sft``, ``pair`` (preference pair), ``eval`` (eval case),
 ``generation``. Each checker raises ``ContractError`` naming the field; ``read_jsonl``

@@ -36,7 +36,7 @@ PLACEHOLDERS = {
 }
 _FIELD = re.compile(r"{(\w+)}")
 
-# Intent -> the eval category its held-out prompts are scored under (DESIGN.md vocabulary).
+# Intent -> the eval category its held-out prompts are scored under (the vocabulary of docs/architecture.md).
 INTENT_TO_EVAL_CATEGORY = {
     "prescriptive_nonvegan": "adversarial",
     "descriptive": "descriptive",

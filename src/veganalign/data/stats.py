@@ -50,7 +50,8 @@ def variety(records: list[dict[str, Any]], quota_per_domain: int = 0) -> dict[st
                 if j != i:
                     shared[j] += 1
         if shared:
-            j, n = max(shared.items(), key=lambda kv: kv[1] / max(1, min(len(grams), len(grams8[kv[0]]))))
+            # ties go to the earliest record: the n-grams are a set, so their order (and the Counter's) varies by run
+            j, n = max(shared.items(), key=lambda kv: (kv[1] / max(1, min(len(grams), len(grams8[kv[0]]))), -kv[0]))
             overlap = n / max(1, min(len(grams), len(grams8[j])))
             neighbours.append({"id": records[i]["id"], "nearest": records[j]["id"], "overlap_8gram": round(overlap, 3)})
         else:

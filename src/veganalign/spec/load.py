@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from veganalign.errors import UserError
 from veganalign.spec.schema import Spec, SpecCrossReferenceError
 
 # libyaml's loader when present: the same results, several times faster on a long spec.
@@ -39,7 +40,7 @@ class SpecIssue:
         return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
-class SpecError(ValueError):
+class SpecError(UserError):
     """One or more problems with a spec file; ``str()`` lists them one per line."""
 
     def __init__(self, issues: list[SpecIssue]):
@@ -150,5 +151,10 @@ def spec_sha256(spec: Spec) -> str:
     folded vs literal scalars that give the same string) keep the hash; any change to a
     value or to the order of a list (principles are rendered in order) changes it.
     """
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    data = spec.model_dump(mode="json")
+    # Fields added to the schema later are left out while empty, so a spec that does not use
+    # them keeps the hash it had before they existed.
+    if not data["mappings"].get("rule_aliases"):
+        data["mappings"].pop("rule_aliases", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

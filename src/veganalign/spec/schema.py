@@ -130,6 +130,12 @@ class Mappings(_Strict):
     eval_categories: dict[str, list[str]] = Field(
         default_factory=dict, description="eval category -> principle ids it measures"
     )
+    rule_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="a rule id of the shipped vocabulary (the tags on veganalign's authored data, the rule ids the "
+        "built-in judges report) -> this spec's rule id that plays its part, for a spec that names its rules "
+        "differently",
+    )
 
 
 class Spec(_Strict):
@@ -177,6 +183,11 @@ class Spec(_Strict):
                 for j, ref in enumerate(refs):
                     if ref not in rule_ids:
                         errors.append((("mappings", table, key, j), f"unknown principle or policy {ref!r}"))
+        for key, ref in self.mappings.rule_aliases.items():
+            if not ID_PATTERN.match(key):
+                errors.append((("mappings", "rule_aliases", key), f"alias {key!r} is not a valid rule id"))
+            if ref not in rule_ids:
+                errors.append((("mappings", "rule_aliases", key), f"unknown principle or policy {ref!r}"))
         if errors:
             raise SpecCrossReferenceError(errors)
         return self
@@ -184,6 +195,12 @@ class Spec(_Strict):
     # Lookups used by renderers, data and judges.
     def rule_ids(self) -> list[str]:
         return [p.id for p in self.principles] + [p.id for p in self.policies]
+
+    def resolve_rule(self, rule_id: str) -> str | None:
+        """This spec's id for ``rule_id``: itself if the spec defines it, else its alias, else None."""
+        if rule_id in self.rule_ids():
+            return rule_id
+        return self.mappings.rule_aliases.get(rule_id)
 
     def principle(self, rule_id: str) -> Principle | Policy:
         for item in [*self.principles, *self.policies]:

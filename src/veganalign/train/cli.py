@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from veganalign.train.config import command_for
+from veganalign.config import command_for
+from veganalign.console import err, fail, user_errors
 from veganalign.train.dpo import DPORecipe, run_dpo
 from veganalign.train.reward import RewardRecipe, run_reward
 from veganalign.train.rl import RLRecipe, run_rl
 from veganalign.train.sft import SFTRecipe, run_sft
 
 app = typer.Typer(help="Training recipes on TRL + PEFT: sft, dpo, reward, rl.", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 def _run(fn, cfg, resume: bool) -> None:
-    from veganalign.jsonl import ContractError
-    from veganalign.models.refs import ModelRefError
-
     try:
         summary = fn(cfg, resume)
-    except (ContractError, ModelRefError, ValueError, FileNotFoundError) as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    except (*user_errors(), ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
     table = Table(title=f"{fn.__name__.removeprefix('run_')} → {cfg.output_dir}")
     table.add_column("metric")
     table.add_column("value", justify="right")

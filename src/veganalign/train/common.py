@@ -1,4 +1,4 @@
-"""The few things every recipe needs: device settings, the base model, metrics, manifest.
+"""The few things every recipe needs: device settings, the base model, the spec, metrics, manifest.
 
 Kept small on purpose: each recipe still reads top to bottom in its own file.
 """
@@ -14,10 +14,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from veganalign.jsonl import write_text_atomic
-
 TRAIN_TEMPLATE = Path(str(resources.files("veganalign.train").joinpath("templates", "chatml_train.jinja")))
-ADAPTER_MANIFEST = "veganalign_adapter.json"
 
 
 def last_valid_checkpoint(checkpoints: Path) -> str | None:
@@ -105,15 +102,22 @@ def device_defaults(bf16: bool | None, gradient_checkpointing: bool | None) -> d
 
 def base_model_path(model_ref: str) -> tuple[str, str]:
     """``(path or HF id to load, ref to record)`` for a base model ref (never a cache path in manifests)."""
-    from veganalign.models.embedded import embedded_model_dir
-    from veganalign.models.refs import parse_model_ref
+    from veganalign.models import parse_model_ref, weights_dir
 
     ref = parse_model_ref(model_ref)
-    if ref.kind == "embedded":
-        return str(embedded_model_dir()), ref.name
-    if ref.kind == "hf":
-        return ref.name, ref.raw
-    raise ValueError(f"--model {model_ref!r}: a training base must be the embedded model, a HF id or a local model dir")
+    if ref.kind in ("embedded", "gguf", "hf"):
+        return weights_dir(ref), (ref.name if ref.kind == "embedded" else ref.raw)
+    raise ValueError(
+        f"--model {model_ref!r}: a training base must be the embedded model, a GGUF file, a HF id or a local model dir"
+    )
+
+
+def load_recipe_spec(spec_path: Path | None):
+    """The spec a recipe reads (its system prompt, tone phrases) and records by sha256: ``(spec, sha256)``."""
+    from veganalign.spec import load_spec, spec_sha256
+
+    spec = load_spec(spec_path)
+    return spec, spec_sha256(spec)
 
 
 def training_tokenizer(path: str):
@@ -172,24 +176,10 @@ def plot_curves(metrics_path: Path, out_png: Path, keys: list[str], title: str) 
 
 
 def write_manifest(out_dir: Path, *, stage: str, config: dict[str, Any], inputs: dict[str, Path], base_model: str,
-                   seed: int, wall_time_s: float, extra: dict[str, Any] | None = None) -> None:  # fmt: skip
-    """The run manifest (DESIGN.md): inputs with sha256, config, code and library versions, hardware."""
-    from veganalign.pipeline import code_version, hardware, library_versions, sha256_file
-    from veganalign.spec import load_spec, spec_sha256
+                   spec_sha256: str, seed: int, wall_time_s: float,
+                   extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """The stage manifest (see ``veganalign.provenance``), with the sha256 of the spec this recipe read."""
+    from veganalign.provenance import write_stage_manifest
 
-    manifest = {
-        "stage": stage,
-        "base_model": base_model,
-        "config": config,
-        "inputs": {k: {"path": str(v), "sha256": sha256_file(Path(v))} for k, v in inputs.items() if v},
-        "spec_sha256": spec_sha256(load_spec()),
-        "code_version": code_version(),
-        "libraries": library_versions(),
-        "seed": seed,
-        "hardware": hardware(),
-        "wall_time_s": round(wall_time_s, 2),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **(extra or {}),
-    }
-    write_text_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-    write_text_atomic(out_dir / ADAPTER_MANIFEST, json.dumps({"base_model": base_model, "stage": stage}) + "\n")
+    write_stage_manifest(out_dir, stage=stage, config=config, inputs=inputs, base_model=base_model,
+                         spec_sha256=spec_sha256, seed=seed, wall_time_s=wall_time_s, extra=extra)  # fmt: skip

@@ -69,6 +69,9 @@ class DPORecipe(BaseModel):
     save_total_limit: int = Field(2, ge=1)
     bf16: bool | None = None
     gradient_checkpointing: bool | None = None
+    spec: Path | None = Field(
+        None, description="Spec YAML this recipe reads and records by sha256 (default: the shipped spec)."
+    )
     seed: int = 0
 
 
@@ -130,8 +133,10 @@ def _recorded_rejected(ds, record: Path, stamp: dict) -> list | None:
 def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     from veganalign.data.contracts import validate_file
     from veganalign.models.refs import parse_model_ref
+    from veganalign.train.common import load_recipe_spec
 
     # --- checks before any model loads ---------------------------------------------------
+    _, spec_sha = load_recipe_spec(cfg.spec)
     validate_file(cfg.train_file, "pair")
     if cfg.val_file is not None:
         validate_file(cfg.val_file, "pair")
@@ -144,7 +149,8 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     from peft import LoraConfig
     from trl import DPOConfig, DPOTrainer
 
-    from veganalign.models.generation import _root_path, load_merged
+    from veganalign.config import dump_config
+    from veganalign.models import load_merged, model_licence, tokenizer_dir
     from veganalign.train.common import (
         MetricsLogger,
         answer_words,
@@ -155,7 +161,6 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
         training_tokenizer,
         write_manifest,
     )
-    from veganalign.train.config import dump_config
 
     started = time.time()
     out = cfg.output_dir
@@ -205,7 +210,7 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
 
     # --- policy = SFT merged; reference = the same weights with the new adapter disabled --
     model = load_merged(ref, torch.bfloat16 if dev["bf16"] else torch.float32)
-    tokenizer = training_tokenizer(ref.name if ref.kind == "adapter" else _root_path(ref))
+    tokenizer = training_tokenizer(tokenizer_dir(ref))
 
     args = DPOConfig(
         output_dir=str(out / "checkpoints"),
@@ -279,7 +284,7 @@ def run_dpo(cfg: DPORecipe, resume: bool = False) -> dict:
     write_manifest(
         out, stage="dpo", config=cfg.model_dump(mode="json"),
         inputs={"train_file": cfg.train_file, "val_file": cfg.val_file},
-        base_model=base_ref_for_manifest(cfg.model, out), seed=cfg.seed, wall_time_s=time.time() - started,
-        extra={"result": summary},
+        base_model=base_ref_for_manifest(cfg.model, out), spec_sha256=spec_sha, seed=cfg.seed,
+        wall_time_s=time.time() - started, extra={"result": summary, "base_model_licence": model_licence(ref)},
     )  # fmt: skip
     return summary

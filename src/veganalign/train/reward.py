@@ -47,6 +47,9 @@ class RewardRecipe(BaseModel):
     save_steps: int = Field(50, ge=1)
     bf16: bool | None = None
     gradient_checkpointing: bool | None = None
+    spec: Path | None = Field(
+        None, description="Spec YAML this recipe reads and records by sha256 (default: the shipped spec)."
+    )
     seed: int = 0
 
 
@@ -85,7 +88,9 @@ def pairwise_accuracy(model, tokenizer, pairs: list[dict], max_length: int) -> d
 def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     from veganalign.data.contracts import validate_file
     from veganalign.models.refs import parse_model_ref
+    from veganalign.train.common import load_recipe_spec
 
+    _, spec_sha = load_recipe_spec(cfg.spec)
     validate_file(cfg.train_file, "pair")
     _, val_pairs = validate_file(cfg.val_file, "pair")
     ref = parse_model_ref(cfg.model)
@@ -98,7 +103,8 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     from transformers import AutoModelForSequenceClassification
     from trl import RewardConfig, RewardTrainer
 
-    from veganalign.models.generation import _root_path, load_merged
+    from veganalign.config import dump_config
+    from veganalign.models import load_merged, model_licence, weights_dir
     from veganalign.train.common import (
         MetricsLogger,
         concise_pair,
@@ -108,14 +114,13 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
         training_tokenizer,
         write_manifest,
     )
-    from veganalign.train.config import dump_config
 
     started = time.time()
     out = cfg.output_dir
     out.mkdir(parents=True, exist_ok=True)
     dev = device_defaults(cfg.bf16, cfg.gradient_checkpointing)
     dtype = torch.bfloat16 if dev["bf16"] else torch.float32
-    tokenizer = training_tokenizer(_root_path(ref))
+    tokenizer = training_tokenizer(weights_dir(ref))
 
     # A causal LM's trunk with a fresh scalar head; an SFT stage is merged first.
     trunk_dir = out / "trunk"
@@ -123,7 +128,7 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
         load_merged(ref, dtype).save_pretrained(trunk_dir)
         trunk = str(trunk_dir)
     else:
-        trunk = _root_path(ref)
+        trunk = weights_dir(ref)
     model = AutoModelForSequenceClassification.from_pretrained(trunk, num_labels=1, dtype=dtype)
     model.config.pad_token_id = tokenizer.pad_token_id
 
@@ -181,7 +186,7 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     heldout = pairwise_accuracy(trainer.model, tokenizer, val_pairs, cfg.max_length)
     # Both sides of the pairs above that count as "real model outputs" still differ in style
     # (a hand-written answer against a model's): the gold set's pairs of two real outputs to
-    # one eval prompt, ranked by people, are the test a style cue cannot pass.
+    # one eval prompt, ranked by its labels, are the test a style cue cannot pass.
     from veganalign.eval.gold import real_output_pairs
 
     gold_pairs = real_output_pairs()
@@ -218,7 +223,8 @@ def run_reward(cfg: RewardRecipe, resume: bool = False) -> dict:
     }
     write_manifest(
         out, stage="reward", config=cfg.model_dump(mode="json"),
-        inputs={"train_file": cfg.train_file, "val_file": cfg.val_file}, base_model=cfg.model, seed=cfg.seed,
-        wall_time_s=time.time() - started, extra={"result": summary, "heldout": heldout},
+        inputs={"train_file": cfg.train_file, "val_file": cfg.val_file}, base_model=cfg.model,
+        spec_sha256=spec_sha, seed=cfg.seed, wall_time_s=time.time() - started,
+        extra={"result": summary, "heldout": heldout, "base_model_licence": model_licence(ref)},
     )  # fmt: skip
     return summary

@@ -7,7 +7,7 @@ is set explicitly below: learning rate, epochs, max length, truncation, precisio
 gradient checkpointing, save and eval steps.
 
     veganalign train sft --train-file runs/x/data/sft_train.jsonl --output-dir runs/x/sft
-    veganalign train sft --config src/veganalign/train/configs/sft-cpu.yaml --resume
+    veganalign train sft --config src/veganalign/configs/sft-cpu.yaml --resume
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ class SFTRecipe(BaseModel):
     system_prompt: Literal["none", "spec", "mixed"] = Field(
         "none", description="none: train without a system prompt; spec: with the spec's; mixed: half and half."
     )
+    spec: Path | None = Field(
+        None,
+        description="Spec YAML this recipe reads and records by sha256 (default: the shipped spec); its "
+        "system prompt is the one system_prompt: spec|mixed trains with.",
+    )
     intents: str = Field(
         "",
         description="Comma-separated intents to train on (empty: all), e.g. the requests "
@@ -76,8 +81,10 @@ class SFTRecipe(BaseModel):
 
 def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     from veganalign.data.contracts import validate_file
+    from veganalign.train.common import load_recipe_spec
 
     # --- checks that need no model: fail before minutes of loading ---------------------
+    spec, spec_sha = load_recipe_spec(cfg.spec)
     validate_file(cfg.train_file, "sft")
     if cfg.val_file is not None:
         validate_file(cfg.val_file, "sft")
@@ -93,8 +100,11 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
+    from veganalign.config import dump_config
     from veganalign.data.prompts import stable_fraction
-    from veganalign.spec import load_spec, render_system_prompt
+    from veganalign.models import model_licence, parse_model_ref
+    from veganalign.provenance import sha256_text
+    from veganalign.spec import render_system_prompt
     from veganalign.train.common import (
         MetricsLogger,
         answer_words,
@@ -106,7 +116,6 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
         training_tokenizer,
         write_manifest,
     )
-    from veganalign.train.config import dump_config
 
     started = time.time()
     out = cfg.output_dir
@@ -115,7 +124,7 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
     tokenizer = training_tokenizer(path)
 
     # --- data: TRL conversational format, system prompt as configured ------------------
-    system = render_system_prompt(load_spec()).strip()
+    system = render_system_prompt(spec).strip()
 
     def with_policy(row):
         msgs = [
@@ -160,6 +169,7 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
         )
     model = AutoModelForCausalLM.from_pretrained(path, **load_kwargs)
+    n_parameters = model.num_parameters()  # the base model's size, for the model card
     peft_config = None
     if cfg.method in ("lora", "qlora"):
         targets = cfg.target_modules if cfg.target_modules == "all-linear" else cfg.target_modules.split(",")
@@ -221,6 +231,8 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
         return {"global_step": trainer.state.global_step}  # rank 0 writes the rest
     tokenizer.save_pretrained(str(out))
     (out / "config.yaml").write_text(dump_config(cfg))
+    if cfg.system_prompt != "none":  # the exact prompt the examples were trained with, beside the adapter
+        (out / "system_prompt.txt").write_text(system + "\n", encoding="utf-8")
     plot_curves(metrics_path, out / "loss.png", ["loss", "eval_loss"], f"SFT ({cfg.method}) on {base_ref}")
     tokens = int(trainer.state.num_input_tokens_seen)
     runtime = float(result.metrics.get("train_runtime", 0.0)) or 1e-9
@@ -237,7 +249,10 @@ def run_sft(cfg: SFTRecipe, resume: bool = False) -> dict:
         summary["eval_loss"] = evals[-1] if evals else trainer.evaluate().get("eval_loss")
     write_manifest(
         out, stage="sft", config=cfg.model_dump(mode="json"),
-        inputs={"train_file": cfg.train_file, "val_file": cfg.val_file}, base_model=base_ref, seed=cfg.seed,
-        wall_time_s=time.time() - started, extra={"result": summary},
+        inputs={"train_file": cfg.train_file, "val_file": cfg.val_file}, base_model=base_ref,
+        spec_sha256=spec_sha, seed=cfg.seed, wall_time_s=time.time() - started,
+        extra={"result": summary, "base_model_licence": model_licence(parse_model_ref(cfg.model)),
+               "base_model_parameters": n_parameters,
+               "system_prompt_sha256": sha256_text(system + "\n") if cfg.system_prompt != "none" else None},
     )  # fmt: skip
     return summary
