@@ -19,6 +19,19 @@ def embedded_generator():
     return load_generator("smollm2-135m-instruct")
 
 
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """The shipped data set, built once by the real command (read-only for the tests that share it)."""
+    from typer.testing import CliRunner
+
+    from veganalign.cli import app
+
+    out = tmp_path_factory.mktemp("data")
+    result = CliRunner().invoke(app, ["data", "build", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -120,16 +120,8 @@ def test_contract_errors_name_line_and_field(tmp_path, line, kind, field):
 # --- the shipped data set ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    result = runner.invoke(app, ["data", "build", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
-def test_build_meets_the_counts(built):
-    summary = json.loads((built / "summary.json").read_text())
+def test_build_meets_the_counts(data_dir):
+    summary = json.loads((data_dir / "summary.json").read_text())
     files = summary["files"]
     assert files["prompts"] >= 1000
     assert files["sft_train"] + files["sft_val"] >= 400
@@ -148,64 +140,66 @@ def test_build_meets_the_counts(built):
     assert v["max_overlap_8gram"] <= 0.5 and v["distinct_4gram_ratio"] > 0.8
 
 
-def test_build_is_clean_and_valid(built):
-    rep = json.loads((built / "contamination.json").read_text())
+def test_build_is_clean_and_valid(data_dir):
+    rep = json.loads((data_dir / "contamination.json").read_text())
     assert rep["remaining_after_removal"] == {"exact": 0, "near": 0}
     assert len(rep["closest_pairs"]) == 20 and rep["thresholds"]["token_threshold"] == 0.7
     for name, kind in [("prompts", "prompt"), ("sft_train", "sft"), ("sft_val", "sft"), ("pairs_train", "pair")]:
-        validate_file(built / f"{name}.jsonl", kind)
-    for path in (built / "eval").glob("*.jsonl"):
+        validate_file(data_dir / f"{name}.jsonl", kind)
+    for path in (data_dir / "eval").glob("*.jsonl"):
         validate_file(path, "eval")
     # the seed's demonstration prompts are eval material only
     train_text = " ".join(
-        (built / f).read_text().lower() for f in ("prompts.jsonl", "sft_train.jsonl", "pairs_train.jsonl")
+        (data_dir / f).read_text().lower() for f in ("prompts.jsonl", "sft_train.jsonl", "pairs_train.jsonl")
     )
     for seed_prompt in ("recipe for grilled chicken breast", "stranded with only canned tuna"):
         assert seed_prompt not in train_text
-    eval_text = " ".join(p.read_text().lower() for p in (built / "eval").glob("*.jsonl"))
+    eval_text = " ".join(p.read_text().lower() for p in (data_dir / "eval").glob("*.jsonl"))
     assert "grilled chicken breast" in eval_text
 
 
-def test_no_is_it_vegan_training_question_shares_an_item_with_the_classification_suite(built):
+def test_no_is_it_vegan_training_question_shares_an_item_with_the_classification_suite(data_dir):
     from veganalign.data.contracts import prompt_text
     from veganalign.knowledge import load_knowledge_base
 
     kb = load_knowledge_base()
-    classification = [json.loads(x) for x in (built / "eval" / "classification.jsonl").read_text().splitlines()]
+    classification = [json.loads(x) for x in (data_dir / "eval" / "classification.jsonl").read_text().splitlines()]
     eval_items = {m.name for c in classification for m in kb.check(prompt_text(c)).items}
-    train = [json.loads(x) for f in ("sft_train", "sft_val") for x in (built / f"{f}.jsonl").read_text().splitlines()]
+    train = [
+        json.loads(x) for f in ("sft_train", "sft_val") for x in (data_dir / f"{f}.jsonl").read_text().splitlines()
+    ]
     questions = [r for r in train if r["intent"] == "is_it_vegan"]
     assert len(questions) >= 30  # the verdict-first answers are still there...
     for r in questions:  # ...but none about an item the held-out suite asks about
         assert not {m.name for m in kb.check(prompt_text(r)).items} & eval_items, r["id"]
-    removed = json.loads((built / "contamination.json").read_text())["same_subject_as_classification"]
+    removed = json.loads((data_dir / "contamination.json").read_text())["same_subject_as_classification"]
     assert removed and all(items for items in removed.values())
-    assert "Same subject:" in (built / "contamination.md").read_text()
+    assert "Same subject:" in (data_dir / "contamination.md").read_text()
 
 
-def test_build_is_deterministic(built, tmp_path):
+def test_build_is_deterministic(data_dir, tmp_path):
     result = runner.invoke(app, ["data", "build", "--out", str(tmp_path)])
     assert result.exit_code == 0
     for name in ("prompts.jsonl", "sft_train.jsonl", "pairs_train.jsonl"):
-        assert (tmp_path / name).read_bytes() == (built / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == (data_dir / name).read_bytes()
 
 
-def test_files_load_with_datasets(built):
+def test_files_load_with_datasets(data_dir):
     import datasets
 
-    sft = datasets.load_dataset("json", data_files=str(built / "sft_train.jsonl"), split="train")
-    pairs = datasets.load_dataset("json", data_files=str(built / "pairs_train.jsonl"), split="train")
+    sft = datasets.load_dataset("json", data_files=str(data_dir / "sft_train.jsonl"), split="train")
+    pairs = datasets.load_dataset("json", data_files=str(data_dir / "pairs_train.jsonl"), split="train")
     assert sft[0]["messages"][0]["role"] == "user"
     assert set(pairs.column_names) >= {"prompt", "chosen", "rejected"}
 
 
-def test_stats_and_export(built, tmp_path):
-    result = runner.invoke(app, ["data", "stats", str(built / "sft_train.jsonl"), "--json"])
+def test_stats_and_export(data_dir, tmp_path):
+    result = runner.invoke(app, ["data", "stats", str(data_dir / "sft_train.jsonl"), "--json"])
     assert result.exit_code == 0
     stats = json.loads(result.output)
     assert stats["kind"] == "sft" and stats["variety"]["distinct_4gram_ratio"] > 0
     result = runner.invoke(
-        app, ["data", "export", str(built / "pairs_train.jsonl"), "--to", "hf", "--out", str(tmp_path / "hf")]
+        app, ["data", "export", str(data_dir / "pairs_train.jsonl"), "--to", "hf", "--out", str(tmp_path / "hf")]
     )
     assert result.exit_code == 0, result.output
     import datasets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from openai import NotFoundError, OpenAI
 
@@ -51,6 +53,11 @@ def test_the_servers_policy_is_the_given_specs(tmp_path):
     assert policy == render_system_prompt(load_spec(mine)) and MY_DEPLOYMENT["assistant_identity"] in policy
     assert load_spec().deployment.assistant_identity not in policy
     assert server_policy("none", mine) is None
+    # the shipped second spec: its own identity and notice, none of the default's
+    kitchen = Path(__file__).resolve().parents[2] / "examples" / "specs" / "vegan-kitchen.yaml"
+    policy = server_policy("spec", kitchen)
+    assert load_spec(kitchen).deployment.non_overridable_notice in policy
+    assert load_spec().deployment.non_overridable_notice not in policy
     with pytest.raises(ValueError, match="--policy"):
         server_policy("off", mine)
 

@@ -40,14 +40,6 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    result = runner.invoke(app, ["data", "build", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
 def metrics(path: Path) -> list[dict]:
     return [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
 
