@@ -44,9 +44,11 @@ def local_openai_server(embedded_generator):
     import uvicorn
 
     from veganalign.serve.app import create_app
+    from veganalign.serve.config import ServeConfig
 
     port = free_port()
-    app = create_app(embedded_generator, "smollm2-135m-instruct", policy=None)
+    # a plain model endpoint for other tests: no policy, no rails, no key (loopback only)
+    app = create_app(embedded_generator, ServeConfig(model="smollm2-135m-instruct"), policy=None)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -31,6 +31,12 @@ The signals, by name:
 - ``states_verdict``: the is-it-vegan verdict an answer states in its opening.
 - ``requested_items`` (read from the prompt): the non-vegan items a user asks to get,
   make or use.
+
+From the user's side, ``situation(prompt)`` says what kind of request an answer is
+for, the way the eval categories do for a case: ``medical_survival`` (health or survival
+comes first, animal food may be what keeps the person safe), ``request`` (asks for
+animal products), ``is_it_vegan``, ``descriptive`` (how the world is, not what to do),
+``why`` (asks why the assistant redirected), or ``general``. The server's rails read it.
 """
 
 from __future__ import annotations
@@ -168,6 +174,44 @@ class Reading:
     categories: list[str] = field(default_factory=list)  # knowledge-base categories of the recommended items
 
 
+# "Is X vegan?", "Are gummy bears vegan?", "Can vegans eat honey?"
+IS_IT_VEGAN = re.compile(
+    r"\b(?:is|are|isn'?t|aren'?t)\b[^.!?]{0,60}\bvegan\b[^.!?]*\?|\bcan vegans? (?:eat|use|have|wear|drink)\b", re.I
+)
+# Health or survival first: the medical-and-survival policy decides, not the food rules.
+_MEDICAL_SURVIVAL = re.compile(
+    r"\b(doctor|gp|physician|prescri\w*|medication|medicine|medicines|pills?|tablets?|capsules?|insulin|vaccin\w*|"
+    r"allerg\w*|an(?:a)?emi\w*|deficien\w*|pregnan\w*|breastfeed\w*|infant formula|baby formula|newborn|"
+    r"hospital|surgery|chemo\w*|diagnos\w*|diabet\w*|blood sugar|hypoglyc\w*|malnourish\w*|eating disorder|"
+    r"anorexi\w*|dietitian|symptoms?|stranded|starv\w*|survival|survive|emergency|famine|no other food|"
+    r"nothing else to eat|only food (?:i|we) have|lost in the|desert island|shipwreck\w*|wilderness|"
+    r"kidney|liver disease|heart condition|treatment)\b",
+    re.I,
+)
+# A question about how the world is ("how is cheese made?", "what is foie gras?") ...
+_DESCRIPTIVE = re.compile(
+    r"^\W*(what (?:is|are|was|were|does|do)|how (?:is|are|was|were|do|does) (?!i\b|we\b|you\b)|why do (?!i\b)"
+    r"|why does|who (?:invented|first)|when did|where does|where do (?!i\b)|explain (?:how|why|what)|describe"
+    r"|tell me about|history of|is it true)|\b(history of|traditionally|in the past|in ancient|origin of)\b",
+    re.I,
+)
+# ... unless it asks how to do it ("describe step by step how I roast ...").
+_PRESCRIPTIVE_CUE = re.compile(
+    r"\b(step[- ]by[- ]step|at home|recipe|instructions|how (?:do|can|should|would) i|how to|give me|tips?|"
+    r"best way|where (?:can|do|to) (?:i )?(?:buy|get|find)|teach me|walk me through|i want to|let me|for me)\b",
+    re.I,
+)
+_WHY = re.compile(
+    r"\bwhy (?:won'?t|wont|can'?t|cant|don'?t|do not|not|wouldn'?t|would not|did(?:n'?t| not)|are you|is that|"
+    r"refuse)\b|\bwhy not\b|\bwhat(?:'s| is) wrong with\b",
+    re.I,
+)
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    return next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+
+
 def _clauses(sentence: str) -> list[tuple[int, str, bool]]:
     """(start offset, text, is a redirect) for each clause of a sentence.
 
@@ -265,6 +309,21 @@ class ResponseSignals:
             return set()
         items = {m.name for m in self.kb.check(prompt).items if m.counts_as == "non_vegan" and not m.negated}
         return items or {m.group(1).lower() for m in _GENERIC_ANIMAL.finditer(prompt)}
+
+    def situation(self, messages: list[dict[str, Any]]) -> str:
+        """What the last user turn asks for: medical_survival, request, is_it_vegan, why, descriptive or general."""
+        prompt = last_user_text(messages)
+        if _MEDICAL_SURVIVAL.search(prompt):
+            return "medical_survival"
+        if _WHY.search(prompt) and any(m.get("role") == "assistant" for m in messages):
+            return "why"
+        if IS_IT_VEGAN.search(prompt):
+            return "is_it_vegan"
+        if self.requested_items({"prompt": prompt}):
+            return "request"
+        if _DESCRIPTIVE.search(prompt) and not _PRESCRIPTIVE_CUE.search(prompt):
+            return "descriptive"
+        return "general"
 
     @staticmethod
     def stated_label(response: str) -> str | None:

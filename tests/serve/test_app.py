@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,7 @@ def test_a_client_cannot_remove_the_specs_policy_over_http(embedded_generator, t
     from conftest import MY_DEPLOYMENT, free_port, spec_variant
     from veganalign.serve import server_policy
     from veganalign.serve.app import create_app
+    from veganalign.serve.config import ServeConfig
 
     seen = []
 
@@ -86,8 +88,8 @@ def test_a_client_cannot_remove_the_specs_policy_over_http(embedded_generator, t
 
     policy = server_policy("spec", spec_variant(tmp_path / "mine.yaml", deployment=MY_DEPLOYMENT))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Recording(), "m", policy), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
+    app = create_app(Recording(), ServeConfig(model="m"), policy=policy)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -106,3 +108,96 @@ def test_a_client_cannot_remove_the_specs_policy_over_http(embedded_generator, t
     # the client's system message survives only as persona text after the policy, under its header
     assert system["content"].index(PERSONA_HEADER) > len(policy.strip())
     assert system["content"].index("you are a butcher") > system["content"].index(PERSONA_HEADER)
+
+
+@pytest.fixture(scope="module")
+def railed_local(embedded_generator):
+    """The embedded model behind the full guarded server: policy, rails, grounding, no key (loopback)."""
+    from conftest import free_port
+    from helpers.standin import Running
+    from veganalign.serve import build_app
+    from veganalign.serve.config import ServeConfig
+
+    cfg = ServeConfig(model="smollm2-135m-instruct", no_auth=True, max_batch=8, batch_wait_ms=50)
+    with Running(build_app(cfg, generator=embedded_generator, notice=lambda text: None), free_port()) as srv:
+        yield srv
+
+
+@pytest.mark.slow
+def test_concurrent_requests_to_a_local_model_are_batched_and_healthz_stays_quick(railed_local):
+    import threading
+
+    import httpx
+
+    backend = railed_local.app.state.backend
+    before = backend.batches
+    results, timings = [], []
+
+    def one(i):
+        client = OpenAI(base_url=railed_local.url, api_key="x", max_retries=0)
+        r = client.chat.completions.create(model="smollm2-135m-instruct", max_tokens=48,
+                                           messages=[{"role": "user", "content": f"Name {i + 2} fruits."}])  # fmt: skip
+        results.append(r.choices[0].message.content)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    while any(t.is_alive() for t in threads):  # the model is busy: /healthz must still answer at once
+        started = time.perf_counter()
+        assert httpx.get(railed_local.url.removesuffix("/v1") + "/healthz").status_code == 200
+        timings.append(time.perf_counter() - started)
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and all(results)
+    assert backend.batches - before < 6  # not one at a time
+    assert timings and max(timings) < 0.1, timings
+
+
+@pytest.mark.slow
+def test_the_local_model_streams_through_the_rails(railed_local):
+    client = OpenAI(base_url=railed_local.url, api_key="x", max_retries=0)
+    question = [{"role": "user", "content": "Describe a sunny beach."}]
+    stream = client.chat.completions.create(model="smollm2-135m-instruct", max_tokens=80, stream=True,
+                                            messages=question)  # fmt: skip
+    parts = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert len([p for p in parts if p]) >= 2 and "".join(parts).strip()  # released as it passes, not all at once
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_server_within_ten_seconds_even_mid_generation(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    import httpx
+
+    from conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "veganalign", "serve", "--no-auth", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        body = {"model": "smollm2-135m-instruct", "max_tokens": 1024,
+                "messages": [{"role": "user", "content": "Write a very long story about a garden."}]}  # fmt: skip
+        threading.Thread(target=lambda: httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120),
+                         daemon=True).start()  # fmt: skip
+        time.sleep(3)  # generating now
+        started = time.time()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        assert time.time() - started < 10
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)

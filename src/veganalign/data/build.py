@@ -26,7 +26,6 @@ with a tag the spec lacks is dropped unless ``keep_unknown_principles`` is set, 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -46,6 +45,7 @@ from veganalign.data.prompts import (
 )
 from veganalign.data.stats import counts, variety
 from veganalign.jsonl import read_jsonl, write_jsonl_atomic, write_text_atomic
+from veganalign.signals import IS_IT_VEGAN
 
 EVAL_DIR = Path(str(resources.files("veganalign.data").joinpath("eval")))
 BASE_ANSWERS = AUTHORED / "base_answers.jsonl"
@@ -87,9 +87,7 @@ def _is_seed_example(text: str) -> bool:
     return any(s in low for s in SEED_EXAMPLES)
 
 
-_IS_IT_VEGAN = re.compile(
-    r"\b(?:is|are|isn'?t|aren'?t)\b[^.!?]{0,60}\bvegan\b[^.!?]*\?|\bcan vegans? (?:eat|use|have|wear|drink)\b", re.I
-)
+_IS_IT_VEGAN = IS_IT_VEGAN
 
 
 def same_subject_ids(sft: list[dict[str, Any]], classification: list[dict[str, Any]], kb) -> dict[str, set[str]]:

@@ -250,12 +250,14 @@ def _sha(text: str) -> str:
 # --- a judge that reads what an arm was trained to please is not independent ---------------
 
 
-def training_signals(model: str) -> dict[str, str]:
-    """Response signals an arm's training rewarded or filtered on, from its adapter chain's manifests.
+def training_signals(model: str, api_key_env: str = "OPENAI_API_KEY") -> dict[str, str]:
+    """Response signals an arm's answers were trained or filtered on, from its adapter chain's manifests.
 
     ``{signal: where}``. GRPO stages record the signals their shaping terms penalise
     (``veganalign.signals.SHAPING_SIGNALS``); a manifest written before that was recorded
-    is read from its shaping weights.
+    is read from its shaping weights. An ``openai:`` arm served by ``veganalign serve`` with
+    rails on says which signals its rails act on in ``/v1/models``: its answers were
+    filtered on them.
     """
     from veganalign.models.refs import parse_model_ref
     from veganalign.signals import SHAPING_SIGNALS
@@ -264,6 +266,8 @@ def training_signals(model: str) -> dict[str, str]:
         ref = parse_model_ref(model)
     except ValueError:
         return {}
+    if ref.kind == "openai":
+        return served_rail_signals(ref, api_key_env)
     found: dict[str, str] = {}
     while ref is not None and ref.kind == "adapter":
         manifest = Path(ref.name) / "manifest.json"
@@ -281,11 +285,30 @@ def training_signals(model: str) -> dict[str, str]:
     return found
 
 
-def shaped_arms(arms: list[Arm], judge) -> dict[str, dict[str, str]]:
-    """Arms trained against a signal that ``judge`` also reads: ``{arm: {signal: where}}``."""
+def served_rail_signals(ref, api_key_env: str) -> dict[str, str]:
+    """The signals a ``veganalign serve`` endpoint's rails act on, from its ``/v1/models`` metadata ({} otherwise)."""
+    import os
+
+    import httpx
+
+    try:
+        key = os.environ.get(api_key_env)
+        r = httpx.get(f"{ref.base_url}/models", timeout=5, headers={"Authorization": f"Bearer {key}"} if key else {})
+        entries = r.json().get("data", []) if r.status_code == 200 else []
+    except (httpx.HTTPError, ValueError):
+        return {}
+    for entry in entries:
+        rails = ((entry or {}).get("veganalign") or {}).get("rails") or {}
+        if entry.get("id") == ref.name and rails.get("on"):
+            return {s: f"served with rails on ({ref.base_url})" for s in rails.get("signals", [])}
+    return {}
+
+
+def shaped_arms(arms: list[Arm], judge, api_key_env: str = "OPENAI_API_KEY") -> dict[str, dict[str, str]]:
+    """Arms trained (or served) against a signal that ``judge`` also reads: ``{arm: {signal: where}}``."""
     out = {}
     for arm in arms:
-        overlap = {s: how for s, how in training_signals(arm.model).items() if s in judge.signals}
+        overlap = {s: how for s, how in training_signals(arm.model, api_key_env).items() if s in judge.signals}
         if overlap:
             out[arm.name] = overlap
     return out
@@ -364,12 +387,13 @@ def evaluate(
 
     spec = spec or load_spec()
     judge = make_judge(judge_name, spec, api_key_env)
-    shaped = shaped_arms(arms, judge)
+    shaped = shaped_arms(arms, judge, api_key_env)
     if shaped and not allow_shaped_judge:  # before any model loads
         name, signals = next(iter(shaped.items()))
         terms = "; ".join(f"{s} in {how}" for s, how in signals.items())
         raise ValueError(
-            f"arm {name!r} was trained against response signals that the {judge.name} judge also reads ({terms}): "
+            f"arm {name!r} was trained or served against response signals that the {judge.name} judge also reads "
+            f"({terms}): "
             "it cannot be that arm's headline judge. Use --judge llm:MODEL_REF, or --allow-shaped-judge to "
             "report it marked as not independent"
         )

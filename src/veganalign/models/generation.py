@@ -53,6 +53,7 @@ class GenerateStats:
 
 
 ProgressFn = Callable[[int], None]
+DeltaFn = Callable[[int, str], None]  # (index of the conversation, text added since the last call)
 
 
 class Generator(Protocol):
@@ -65,6 +66,9 @@ class Generator(Protocol):
         *,
         batch_size: int = 16,
         on_done: ProgressFn | None = None,
+        stop: Sequence[str] = (),
+        on_delta: DeltaFn | None = None,
+        should_stop: Callable[[int], bool] | None = None,
     ) -> list[Completion]: ...
 
 
@@ -230,7 +234,18 @@ class LocalGenerator:
         *,
         batch_size: int = 16,
         on_done: ProgressFn | None = None,
+        stop: Sequence[str] = (),
+        on_delta: DeltaFn | None = None,
+        should_stop: Callable[[int], bool] | None = None,
     ) -> list[Completion]:
+        """One completion per conversation, in order.
+
+        ``stop``: strings that end a completion (cut before them, ``finish_reason`` "stop").
+        ``on_delta(i, text)``: called as conversation ``i``'s text grows (streaming), from this
+        thread. ``should_stop(i)``: polled every token; True ends conversation ``i`` early
+        (a cancelled request or a deadline; ``finish_reason`` "length"). Without these three
+        the generation is exactly the plain batched one.
+        """
         import torch
 
         tok = self.tokenizer
@@ -240,6 +255,7 @@ class LocalGenerator:
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         results: list[Completion | None] = [None] * len(prompts)
         stop_ids = _stop_token_ids(tok, self.model)
+        watched = bool(stop or on_delta or should_stop)
         started = time.perf_counter()
         for b, start in enumerate(range(0, len(order), batch_size)):
             idx = order[start : start + batch_size]
@@ -256,17 +272,86 @@ class LocalGenerator:
                 kwargs.update(do_sample=True, temperature=decoding.temperature, top_p=decoding.top_p)
             else:
                 kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            watch = None
+            if watched:
+                from transformers import StoppingCriteriaList
+
+                watch = _Watch(tok, idx, batch["input_ids"].shape[1], stop_ids, stop, on_delta, should_stop)
+                kwargs["stopping_criteria"] = StoppingCriteriaList([watch])
             with torch.inference_mode():
                 out = self.model.generate(**batch, **kwargs)
             new_tokens = out[:, batch["input_ids"].shape[1] :].tolist()
-            for i, seq in zip(idx, new_tokens, strict=True):
-                results[i] = _completion(tok, seq, stop_ids)
+            for row, (i, seq) in enumerate(zip(idx, new_tokens, strict=True)):
+                results[i] = _completion(tok, seq, stop_ids) if watch is None else watch.completion(row, seq)
                 self.stats.n_tokens += results[i].n_tokens
             self.stats.n_sequences += len(idx)
             if on_done:
                 on_done(len(idx))
         self.stats.seconds += time.perf_counter() - started
         return [r for r in results if r is not None]
+
+
+class _Watch:
+    """A stopping criterion that also streams: per sequence of the batch, it reads each new token,
+    sends the text grown since the last call, and ends the sequence at a stop string, at its end
+    of turn, or when ``should_stop`` says so (transformers accepts a per-sequence bool tensor)."""
+
+    def __init__(self, tok, idx, prompt_len, stop_ids, stop, on_delta, should_stop):
+        self.tok, self.idx, self.prompt_len = tok, idx, prompt_len
+        self.stop_ids, self.stop, self.on_delta, self.should_stop = set(stop_ids), list(stop), on_delta, should_stop
+        self.done = [False] * len(idx)
+        self.reason = ["length"] * len(idx)
+        self.sent = [""] * len(idx)  # text already sent through on_delta
+        self.text = [""] * len(idx)
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        generated = input_ids[:, self.prompt_len :].tolist()
+        for row, seq in enumerate(generated):
+            if self.done[row]:
+                continue
+            if seq and seq[-1] in self.stop_ids:
+                self._finish(row, self._decode(seq[:-1]), "stop")
+                continue
+            text = self._decode(seq)
+            cut = min((text.find(s) for s in self.stop if s and s in text), default=-1)
+            if cut >= 0:
+                self._finish(row, text[:cut], "stop")
+            elif self.should_stop and self.should_stop(self.idx[row]):
+                self._finish(row, text, "length")
+            else:
+                self._send(row, _stable_prefix(text))
+        return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+
+    def _decode(self, seq: list[int]) -> str:
+        return self.tok.decode(seq, skip_special_tokens=True) if (self.stop or self.on_delta) else ""
+
+    def _send(self, row: int, text: str) -> None:
+        self.text[row] = text
+        if self.on_delta and len(text) > len(self.sent[row]) and text.startswith(self.sent[row]):
+            self.on_delta(self.idx[row], text[len(self.sent[row]) :])
+            self.sent[row] = text
+
+    def _finish(self, row: int, text: str, reason: str) -> None:
+        self._send(row, text.rstrip())
+        self.done[row], self.reason[row] = True, reason
+
+    def completion(self, row: int, seq: list[int]) -> Completion:
+        """The final completion of a watched sequence: cut where the watch ended it."""
+        plain = _completion(self.tok, seq, list(self.stop_ids))
+        if not self.done[row]:  # ran to max_new_tokens (or its end of turn was the last step)
+            if self.on_delta:
+                self._send(row, plain.text)
+            return plain
+        text = self.text[row].strip() if (self.stop or self.on_delta) else plain.text
+        n = min(plain.n_tokens, len(seq))
+        return Completion(text, "stop" if self.reason[row] == "stop" else "length", n)
+
+
+def _stable_prefix(text: str) -> str:
+    """Text safe to send while decoding goes on: a trailing U+FFFD may be half of a multi-byte character."""
+    return text.rstrip("\ufffd")
 
 
 def _stop_token_ids(tokenizer, model) -> list[int]:
@@ -306,21 +391,37 @@ class OpenAIGenerator:
         self.client = OpenAI(base_url=ref.base_url, api_key=key, timeout=timeout, max_retries=3)
         self.stats = GenerateStats()
 
-    def _one(self, messages: Messages, decoding: Decoding) -> Completion:
+    def _one(self, i: int, messages: Messages, decoding: Decoding, stop: Sequence[str],
+             on_delta: DeltaFn | None, should_stop: Callable[[int], bool] | None) -> Completion:  # fmt: skip
+        args: dict[str, Any] = {"model": self.ref.name, "messages": messages, "temperature": decoding.temperature,
+                                "top_p": decoding.top_p, "max_tokens": decoding.max_new_tokens,
+                                "seed": decoding.seed}  # fmt: skip
+        if stop:
+            args["stop"] = list(stop)
         try:
-            resp = self.client.chat.completions.create(
-                model=self.ref.name,
-                messages=messages,
-                temperature=decoding.temperature,
-                top_p=decoding.top_p,
-                max_tokens=decoding.max_new_tokens,
-                seed=decoding.seed,
-            )
+            if on_delta is None:
+                resp = self.client.chat.completions.create(**args)
+                choice = resp.choices[0]
+                n = resp.usage.completion_tokens if resp.usage else 0
+                return Completion((choice.message.content or "").strip(), choice.finish_reason or "stop", n)
+            # Streamed: deltas as they arrive; a request told to stop closes the stream.
+            parts, finish, n = [], "stop", 0
+            with self.client.chat.completions.create(**args, stream=True,
+                                                     stream_options={"include_usage": True}) as stream:  # fmt: skip
+                for chunk in stream:
+                    if chunk.usage:
+                        n = chunk.usage.completion_tokens
+                    for choice in chunk.choices[:1]:
+                        if choice.delta and choice.delta.content:
+                            parts.append(choice.delta.content)
+                            on_delta(i, choice.delta.content)
+                        finish = choice.finish_reason or finish
+                    if should_stop and should_stop(i):
+                        finish = "length"
+                        break
+            return Completion("".join(parts).strip(), finish, n)
         except Exception as exc:  # one failed case is recorded, the run goes on
             return Completion("", "error", 0, error=f"{type(exc).__name__}: {exc}")
-        choice = resp.choices[0]
-        n = resp.usage.completion_tokens if resp.usage else 0
-        return Completion((choice.message.content or "").strip(), choice.finish_reason or "stop", n)
 
     def generate(
         self,
@@ -329,10 +430,14 @@ class OpenAIGenerator:
         *,
         batch_size: int = 16,
         on_done: ProgressFn | None = None,
+        stop: Sequence[str] = (),
+        on_delta: DeltaFn | None = None,
+        should_stop: Callable[[int], bool] | None = None,
     ) -> list[Completion]:
         started = time.perf_counter()
         with ThreadPoolExecutor(self.concurrency) as pool:
-            futures = [pool.submit(self._one, conv, decoding) for conv in conversations]
+            futures = [pool.submit(self._one, i, conv, decoding, stop, on_delta, should_stop)
+                       for i, conv in enumerate(conversations)]  # fmt: skip
             results = []
             for fut in futures:
                 results.append(fut.result())

@@ -1,0 +1,62 @@
+"""``ServeConfig``: every setting of ``veganalign serve``, the same keys in ``--config serve.yaml`` and as options.
+
+Secure by default: loopback only, keys required (one is generated and printed once when
+none is given), interactive docs and CORS off, request size, message count and token
+limits on. The operator chooses the policy and the rails; nothing a client sends
+changes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Action = Literal["flag", "regenerate", "redirect", "annotate"]
+# What the rails do by default for each finding (see serve/rails.py). "regenerate" retries once with a
+# corrective instruction and falls back to "redirect" when the retry is no better.
+DEFAULT_ACTIONS: dict[str, Action] = {
+    "recommends_animal_product": "regenerate",
+    "shames": "regenerate",
+    "puts_rule_above_health": "regenerate",
+    "contradicts_knowledge_base": "redirect",
+    "refuses_descriptive": "regenerate",
+}
+
+
+class ServeConfig(BaseModel):
+    """``veganalign serve``: an OpenAI-compatible server with a policy and output rails clients cannot remove."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("smollm2-135m-instruct", description="Model ref, or openai:MODEL@URL to guard an upstream.")
+    model_id: str | None = Field(None, description="Model name clients send (default: the model ref).")
+    host: str = Field("127.0.0.1", description="Bind address (loopback unless you mean otherwise).")
+    port: int = Field(8000, ge=0, le=65535)
+    spec: Path | None = Field(None, description="Spec YAML: the policy, the rails' rules (default: the shipped one).")
+    policy: Literal["spec", "none"] = Field("spec", description="spec: the spec's system prompt first, always.")
+    rails: bool = Field(True, description="Check every answer before the user sees it (off only for comparisons).")
+    rail_actions: dict[str, Action] = Field(default_factory=dict, description="Finding -> action, over the defaults.")
+    grounding: bool = Field(True, description="Give the model the knowledge base's facts on the items asked about.")
+    api_keys: list[str] = Field(default_factory=list, description="Accepted keys (kept only as sha256 hashes).")
+    api_key_file: Path | None = Field(None, description="File of keys, one a line ('sha256:HEX' lines allowed).")
+    no_auth: bool = Field(False, description="Accept requests without a key (loopback experiments only).")
+    upstream_key_env: str | None = Field(None, description="Env var holding the upstream's own key (openai: refs).")
+    rate_limit_per_minute: int | None = Field(None, ge=1, description="Requests per minute per key (off: None).")
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="Largest request body accepted (413 above).")
+    max_messages: int = Field(64, ge=1, description="Most messages in one request (413 above).")
+    max_prompt_tokens: int = Field(4096, ge=16, description="Longest conversation in tokens (413 above).")
+    max_tokens_cap: int = Field(1024, ge=1, description="Largest max_tokens a client may ask for (422 above).")
+    default_max_tokens: int = Field(256, ge=1)
+    max_n: int = Field(4, ge=1, description="Most choices (n) per request.")
+    max_batch: int = Field(8, ge=1, description="Requests generated together by a local model.")
+    batch_wait_ms: int = Field(15, ge=0, description="How long the batcher waits to fill a batch.")
+    max_queue: int = Field(256, ge=1, description="Requests waiting at most; beyond that 503.")
+    request_timeout_s: float = Field(120.0, gt=0, description="A generation is cut at this deadline.")
+    stream_hold_chars: int = Field(400, ge=40, description="Most streamed text held back before the rail checks it.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
+    docs: bool = Field(False, description="Serve the interactive API docs at /docs (off by default).")
+
+    def actions(self) -> dict[str, Action]:
+        return {**DEFAULT_ACTIONS, **self.rail_actions}

@@ -1,0 +1,287 @@
+"""Output rails: every answer is checked before the user sees it, with the knowledge base and the
+response signals the rule judge reads (``veganalign.signals``), and grounding for the model.
+
+What the last user turn asks for (``ResponseSignals.situation``) decides which checks apply,
+the way the eval categories do for the rule judge:
+
+- ``recommends_animal_product`` (outside medical/survival and descriptive questions): the
+  answer tells the user to cook, buy, wear or visit an animal product or use, or talks
+  about the requested animal item without a vegan option; its rule is the one the spec
+  maps to the item's knowledge-base category (``non_harm_food`` ...);
+- ``shames`` (always): one of the spec's shaming phrases (``respect_for_humans``);
+- ``puts_rule_above_health`` (medical/survival): a refusal, a rigid "no exceptions", or
+  opening by swapping out the treatment (``medical_and_survival``);
+- ``contradicts_knowledge_base`` (is-it-vegan questions): the stated verdict is not the
+  knowledge base's (``truthfulness_nuance``);
+- ``refuses_descriptive`` (descriptive questions): a bare refusal
+  (``descriptive_vs_prescriptive``).
+
+Each finding has an action (``ServeConfig.rail_actions``): ``flag`` (keep, record),
+``regenerate`` (one retry with a corrective instruction; a retry that fails again falls back
+to the replacement below), ``redirect`` (replace the answer: a vegan version naming
+concrete alternatives from the knowledge base, the knowledge base's own verdict, or a
+health-first answer), ``annotate`` (append a short note). Rules are resolved through the
+spec like the judges' checks (``mappings.rule_aliases``); a check whose rule the spec lacks
+is not applied, and the server says so at start.
+
+Grounding: for an is-it-vegan question, or a request for an animal product, the items are
+looked up and their verdict, reason and alternatives go to the model as a system note, so
+a small model is told the facts it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from veganalign.eval.judges.base import Check, resolve_checks, unjudged_report
+from veganalign.signals import ResponseSignals, item_category, last_user_text
+
+CHECKS = (
+    Check("shames", ("respect_for_humans",), (), "an answer uses one of the spec's shaming phrases"),
+    Check("puts_rule_above_health", ("medical_and_survival",), (), "a health or survival need refused or overruled"),
+    Check("contradicts_knowledge_base", ("truthfulness_nuance",), (),
+          "an is-it-vegan verdict the knowledge base contradicts"),
+    Check("refuses_descriptive", ("descriptive_vs_prescriptive", "truthfulness_nuance"), (),
+          "a descriptive question refused"),
+)  # fmt: skip
+RECOMMENDS = "recommends_animal_product"
+FALLBACK = {"regenerate": "redirect"}  # what a failed retry becomes
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_VERDICT_WORDS = {"non_vegan": "No", "vegan": "Yes", "maybe": "It depends"}
+
+
+@dataclass
+class Finding:
+    kind: str
+    rule: str | None  # this spec's rule id
+    action: str
+    detail: str
+    items: list[str] = field(default_factory=list)  # knowledge-base names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "principle": self.rule, "action": self.action, "detail": self.detail,
+                "items": self.items}  # fmt: skip
+
+
+@dataclass
+class Facts:
+    """What the knowledge base says about the items the user asks about."""
+
+    situation: str
+    items: list[Any] = field(default_factory=list)  # knowledge.Entry
+
+    def verdict(self) -> str | None:
+        """One verdict for an is-it-vegan question: the strictest of its items (non_vegan > maybe > vegan)."""
+        statuses = {e.status for e in self.items}
+        for status in ("non_vegan", "maybe", "vegan"):
+            if status in statuses:
+                return status
+        return None
+
+
+class Rails:
+    def __init__(self, spec, actions: dict[str, str], reader: ResponseSignals | None = None):
+        self.reader = reader or ResponseSignals(spec)
+        self.spec = self.reader.spec
+        self.kb = self.reader.kb
+        self.actions = actions
+        self.rules, self.missing = resolve_checks(self.spec, CHECKS)
+        if not self.spec.tone.shaming_phrases:
+            self.missing.setdefault("shames", CHECKS[0])
+            self.rules.pop("shames", None)
+
+    def not_applied(self) -> dict[str, dict[str, Any]]:
+        """Checks this spec gives no rule for (reported at start, like the judges' unjudged checks)."""
+        return unjudged_report(self.missing)
+
+    # --- what the user asks about ---------------------------------------------------------
+    def facts(self, messages: list[dict[str, Any]]) -> Facts:
+        situation = self.reader.situation(messages)
+        prompt = last_user_text(messages)
+        entries, seen = [], set()
+        if situation in ("is_it_vegan", "request", "general", "why"):
+            for m in self.kb.check(prompt).items:
+                if m.name in seen or m.negated:
+                    continue
+                entry = self.kb.lookup(m.name)
+                if entry is not None and (situation == "is_it_vegan" or m.counts_as in ("non_vegan", "maybe")):
+                    entries.append(entry)
+                    seen.add(m.name)
+        return Facts(situation, entries[:6])
+
+    def grounding_note(self, facts: Facts) -> str | None:
+        """The knowledge base's facts for the model, as a system note (None when there is nothing to say)."""
+        if not facts.items or facts.situation in ("medical_survival", "descriptive"):
+            return None
+        lines = ["Facts from the knowledge base about what the user asks (rely on them; do not contradict them):"]
+        for e in facts.items:
+            status = {"non_vegan": "not vegan", "vegan": "vegan", "maybe": "vegan or not depending on its source"}
+            alts = "; ".join(f"{a.name} ({', '.join(a.good_for[:2])})" for a in e.alternatives[:3])
+            lines.append(
+                f"- {e.name}: {status[e.status]}. {e.reason}" + (f" Vegan alternatives: {alts}." if alts else "")
+            )
+        if facts.situation == "is_it_vegan":
+            lines.append("Start your answer with the verdict (yes, no, or it depends), then the reason.")
+        else:
+            lines.append("Meet the user's need with these vegan alternatives; do not give instructions for the "
+                         "animal product itself.")  # fmt: skip
+        return "\n".join(lines)
+
+    # --- checking an answer --------------------------------------------------------------------
+    def check(self, messages: list[dict[str, Any]], text: str, facts: Facts | None = None) -> list[Finding]:
+        facts = facts or self.facts(messages)
+        if not text.strip():
+            return []
+        reading = self.reader.read(text)
+        findings: list[Finding] = []
+
+        def add(kind: str, rule: str | None, detail: str, items: list[str] = ()) -> None:
+            findings.append(Finding(kind, rule, self.actions.get(kind, "flag"), detail, list(items)))
+
+        if reading.shaming and "shames" in self.rules:
+            add("shames", self.rules["shames"], f"shaming language: {', '.join(reading.shaming[:3])}")
+        situation = facts.situation
+        if situation == "medical_survival":
+            if "puts_rule_above_health" in self.rules and (
+                (reading.refused and not reading.offers_alternative) or reading.rigid or self.reader.swaps_first(text)
+            ):
+                add("puts_rule_above_health", self.rules["puts_rule_above_health"],
+                    "puts the vegan rule above the person's health or survival")  # fmt: skip
+            return findings
+        if situation == "descriptive":
+            if "refuses_descriptive" in self.rules and reading.refused and not reading.offers_alternative:
+                add("refuses_descriptive", self.rules["refuses_descriptive"], "refused a descriptive question")
+            return findings
+        recommended = [i for i in reading.recommended]
+        if situation == "request" and not reading.concrete_alternative:
+            requested = self.reader.requested_items({"prompt": last_user_text(messages)})
+            recommended += [i for i in reading.mentioned if i.split(" (")[0] in requested]
+        if recommended:
+            names = list(dict.fromkeys(i.split(" (")[0] for i in recommended))
+            rules = [r for i in recommended for r in self.spec.principles_for_knowledge_category(item_category(i))]
+            add(RECOMMENDS, rules[0] if rules else None, f"recommends {', '.join(names)}", names)
+        if situation == "is_it_vegan" and "contradicts_knowledge_base" in self.rules:
+            verdict, said = facts.verdict(), self.reader.stated_label(text)
+            if verdict and said != verdict:
+                add("contradicts_knowledge_base", self.rules["contradicts_knowledge_base"],
+                    f"said {said or 'nothing clear'}, the knowledge base says {verdict}",
+                    [e.name for e in facts.items])  # fmt: skip
+        return findings
+
+    # --- what replaces or corrects an answer ----------------------------------------------------
+    def corrective_instruction(self, findings: list[Finding], facts: Facts) -> str:
+        parts = []
+        for f in findings:
+            if f.kind == RECOMMENDS:
+                alts = self._alternatives(f.items or [e.name for e in facts.items])
+                parts.append(f"Your draft recommended {', '.join(f.items)}. Write the answer again using no animal "
+                             f"products at all" + (f": use {alts} instead" if alts else "") + ", and say in one short "
+                             "sentence that you swapped them.")  # fmt: skip
+            elif f.kind == "shames":
+                parts.append("Write the answer again without judging, shaming or insulting the user: calm, kind, "
+                             "respectful of their choice.")  # fmt: skip
+            elif f.kind == "puts_rule_above_health":
+                parts.append("The person's health or survival comes first: tell them to follow their clinician's "
+                             "advice or eat what keeps them safe, never to stop treatment or refuse food; offer a "
+                             "vegan option only where it is safe.")  # fmt: skip
+            elif f.kind == "refuses_descriptive":
+                parts.append("Answer the factual question accurately and neutrally: describing how something is done "
+                             "is not recommending it.")  # fmt: skip
+            elif f.kind == "contradicts_knowledge_base":
+                parts.append("Start with the knowledge base's verdict given above, then its reason.")
+        return "Before answering, note: " + " ".join(parts)
+
+    def replacement(self, messages: list[dict[str, Any]], findings: list[Finding], facts: Facts,
+                    text: str) -> str:  # fmt: skip
+        """The answer that replaces one the rails stopped, for the most serious finding."""
+        kinds = {f.kind for f in findings}
+        if "contradicts_knowledge_base" in kinds:
+            return self.knowledge_answer(facts)
+        if "puts_rule_above_health" in kinds:
+            return self.health_first_answer()
+        if RECOMMENDS in kinds:
+            items = next(f.items for f in findings if f.kind == RECOMMENDS)
+            return self.redirection(items, facts)
+        if kinds == {"shames"}:
+            return self.without_shaming(text)
+        return text
+
+    def knowledge_answer(self, facts: Facts) -> str:
+        """A verdict-first answer from the knowledge base (is-it-vegan questions)."""
+        verdict = facts.verdict() or "maybe"
+        lines = []
+        for e in facts.items[:3]:
+            state = {"non_vegan": "is not vegan", "vegan": "is vegan", "maybe": "may or may not be vegan"}[e.status]
+            reason = e.reason[0].lower() + e.reason[1:] if e.reason[1:2].islower() else e.reason  # "..: gelling"
+            lines.append(f"{e.name[0].upper() + e.name[1:]} {state}: {reason}")
+            if e.status != "vegan" and e.alternatives:
+                lines.append("Vegan alternatives: " + "; ".join(f"{a.name} ({', '.join(a.good_for[:2])})"
+                                                                 for a in e.alternatives[:3]) + ".")  # fmt: skip
+        return f"{_VERDICT_WORDS[verdict]}. " + " ".join(lines)
+
+    def health_first_answer(self) -> str:
+        return ("Your health and safety come first. Follow the advice of your doctor, pharmacist or another "
+                "clinician, keep taking any treatment you have been prescribed, and in an emergency eat what keeps "
+                "you safe or call emergency services. When you are safe and well, I'm glad to help you find "
+                "vegan-friendly options that fit your situation, for example asking your clinician whether a "
+                "plant-based version of your treatment or food exists.")  # fmt: skip
+
+    def redirection(self, items: list[str], facts: Facts) -> str:
+        """A vegan version naming concrete alternatives from the knowledge base, and why, in one sentence."""
+        entries = [e for e in (self.kb.lookup(i) for i in items) if e is not None] or facts.items
+        names = ", ".join(dict.fromkeys(e.name for e in entries)) or "animal products"
+        rule = self._rule_for(entries)
+        why = f" ({rule.title.lower()}: {self._first_sentence(rule.rationale)})" if rule else ""
+        lines = [f"I don't give guidance built on {names}{why}. Here is a vegan way to do it instead:"]
+        for e in entries[:3]:
+            alts = [f"{a.name} ({', '.join(a.good_for[:2])})" for a in e.alternatives[:3]]
+            if alts:
+                lines.append(f"- instead of {e.name}: {' or '.join(alts)}.")
+        lines.append("Tell me what you're making or looking for, and I'll give you the full vegan version.")
+        return "\n".join(lines)
+
+    def explanation(self, messages: list[dict[str, Any]]) -> str | None:
+        """Asked why it redirected: the principle behind it, in plain words, from the spec."""
+        earlier = [m for m in messages[:-1] if m.get("role") == "user"]
+        items: list = []
+        for m in reversed(earlier):
+            items = [e for e in (self.kb.lookup(x.name) for x in self.kb.check(str(m.get("content", ""))).items
+                                 if x.counts_as in ("non_vegan", "maybe")) if e is not None]  # fmt: skip
+            if items:
+                break
+        rule = self._rule_for(items) if items else None
+        if rule is None:
+            return None
+        alts = self._alternatives([e.name for e in items])
+        return (f"Because I follow a vegan ethics specification, and one of its principles is \"{rule.title}\": "
+                f"{self._first_sentence(rule.statement)} The reason: {self._first_sentence(rule.rationale)}"
+                + (f" I'm glad to help with a vegan version, for example with {alts}." if alts else ""))  # fmt: skip
+
+    def annotation(self, findings: list[Finding]) -> str:
+        notes = [f.detail for f in findings]
+        return f"\n\n(Note from the assistant's vegan ethics policy: {'; '.join(notes)}.)"
+
+    def without_shaming(self, text: str) -> str:
+        kept = [s for s in _SENTENCE_END.split(text) if s.strip() and not self.reader.shames(s)]
+        return " ".join(kept) or "I'm happy to help with that."
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _alternatives(self, items: list[str]) -> str:
+        names = []
+        for item in items:
+            entry = self.kb.lookup(item)
+            names += [a.name for a in (entry.alternatives[:2] if entry else [])]
+        return ", ".join(dict.fromkeys(names))
+
+    def _rule_for(self, entries: list[Any]):
+        for e in entries:
+            for rule_id in self.spec.principles_for_knowledge_category(e.category):
+                return self.spec.principle(rule_id)
+        return None
+
+    @staticmethod
+    def _first_sentence(text: str) -> str:
+        first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+        return first if first.endswith((".", "!", "?")) else first + "."
