@@ -1,6 +1,6 @@
-"""Throughput of ``veganalign.knowledge.check`` on one core, against a naive baseline.
+"""Throughput of ``veganalign.knowledge.check`` on one core, against a naive baseline; and of the batch path.
 
-    .venv/bin/python bench/bench_check.py            # writes bench/results/check.json
+    .venv/bin/python bench/bench_check.py            # writes bench/results/check.json and check_lines.json
 
 The workload is a realistic mix of short texts (20-200 characters): label lines and
 product descriptions from the labelled test set, and sentences of the kind a chat
@@ -11,26 +11,38 @@ The baseline is what one writes first: for every text, test every name and synon
 of the knowledge base with a precompiled word-boundary regex (guarded by a cheap
 ``in`` test). It finds the items only; it does no negation or context work, so the
 speed-up is a lower bound.
+
+The batch part (``check_lines.json``) writes the same workload, cycled, to a file of
+5,000 lines and measures, in texts per CPU-second: ``check`` in a loop, ``check_many``,
+the ``--lines`` code in this process (reading, checking, writing JSON Lines), and
+``veganalign check --lines FILE`` as a command (its own process: interpreter start,
+imports and knowledge-base load included, then without them).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import platform
 import re
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from veganalign.knowledge import KnowledgeBase, default_data_files, load_knowledge_base
+from veganalign.knowledge.cli import check_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "knowledge" / "check_cases.jsonl"
 RESULTS = ROOT / "bench" / "results" / "check.json"
+LINES_RESULTS = ROOT / "bench" / "results" / "check_lines.json"
 
 # What a chat model says about food, clothes and outings: the guardrail's input.
 SENTENCES = [
@@ -155,11 +167,99 @@ def naive_checker(kb: KnowledgeBase):  # noqa: ANN201 - a closure
     return check
 
 
+# --------------------------------------------------------------------------- the batch path
+
+
+def batch_rates(kb: KnowledgeBase, lines: list[str], path: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """Texts per CPU-second over ``lines`` for each way of checking them all, alternating rounds, median round."""
+
+    def loop() -> None:
+        for text in lines:
+            kb.check(text)
+
+    def many() -> None:
+        kb.check_many(lines)
+
+    def lines_in_process() -> None:
+        check_lines(path, kb.check, io.StringIO())
+
+    ways = {"check_loop": loop, "check_many": many, "lines_in_process": lines_in_process}
+    rates: dict[str, list[float]] = {name: [] for name in ways}
+    loop()  # warm-up: the matcher memoises words it has met
+    for _ in range(rounds):
+        for name, run in ways.items():
+            start = time.process_time()
+            run()
+            rates[name].append(len(lines) / (time.process_time() - start))
+    return {
+        name: {"texts_per_s": statistics.median(r), "texts_per_s_min": min(r), "texts_per_s_max": max(r)}
+        for name, r in rates.items()
+    }
+
+
+def command_cpu(path: Path) -> tuple[float, int]:
+    """CPU seconds (user + system) of ``veganalign check --lines PATH`` in its own process, and its output lines."""
+    command = [sys.executable, "-c", "from veganalign.cli import app; app()", "check", "--lines", str(path)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, capture_output=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, done.stdout.count(b"\n")
+
+
+def bench_lines(kb: KnowledgeBase, texts: list[str], count: int, rounds: int, pinning: str) -> dict:
+    lines = [texts[i % len(texts)] for i in range(count)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lines.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        one = Path(tmp) / "one.txt"
+        one.write_text(lines[0] + "\n", encoding="utf-8")
+        in_process = batch_rates(kb, lines, path, rounds)
+        startup = statistics.median(command_cpu(one)[0] for _ in range(3))  # interpreter, imports, load
+        runs = [command_cpu(path) for _ in range(3)]
+    cpu = statistics.median(c for c, _ in runs)
+    assert all(n == count for _, n in runs), "one output line per input line"
+    loop = in_process["check_loop"]["texts_per_s"]
+    return {
+        "benchmark": f"veganalign check --lines on {count:,} lines, against check() in a loop; one core",
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(pinning),
+        "lines": count,
+        "mean_chars": statistics.mean(len(t) for t in lines),
+        "in_process": in_process,
+        "command": {
+            "cpu_seconds": cpu,
+            "startup_cpu_seconds": startup,
+            "texts_per_s": count / cpu,
+            "texts_per_s_after_startup": count / max(cpu - startup, 1e-9),
+        },
+        "relative_to_loop": {
+            "check_many": in_process["check_many"]["texts_per_s"] / loop,
+            "lines_in_process": in_process["lines_in_process"]["texts_per_s"] / loop,
+            "command_after_startup": count / max(cpu - startup, 1e-9) / loop,
+        },
+    }
+
+
+def machine(pinning: str) -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "pinning": pinning,
+        # Other jobs on the machine inflate wall-clock times; the CPU-clock rates less so.
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="CPU seconds per implementation, in all rounds")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per implementation")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--lines", type=int, default=5000, help="lines in the --lines benchmark file (0: skip it)")
+    parser.add_argument("--lines-out", type=Path, default=LINES_RESULTS)
     args = parser.parse_args()
 
     pinning = pin_to_one_core()
@@ -170,15 +270,7 @@ def main() -> None:
     results = {
         "benchmark": "veganalign.knowledge.check, short texts, one core",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "python": sys.version.split()[0],
-            "cpu_count": os.cpu_count(),
-            "pinning": pinning,
-            # Other jobs on the machine inflate wall-clock times; the CPU-clock rates less so.
-            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        },
+        "machine": machine(pinning),
         "knowledge_base": {"entries": len(kb.entries), "load": load},
         "workload": {
             "texts": len(texts),
@@ -201,6 +293,18 @@ def main() -> None:
             f"{r['texts_per_s_wall']:,.0f} per wall-second; rounds {spread}"
         )
     print(f"speed-up: {results['speedup']:.0f}x; results in {args.out}")
+    if args.lines:
+        batch = bench_lines(kb, texts, args.lines, args.rounds, pinning)
+        args.lines_out.parent.mkdir(parents=True, exist_ok=True)
+        args.lines_out.write_text(json.dumps(batch, indent=2) + "\n", encoding="utf-8")
+        for name, r in batch["in_process"].items():
+            print(f"{name + ':':18} {r['texts_per_s']:>9,.0f} texts per CPU-second")
+        c = batch["command"]
+        print(
+            f"command --lines:   {c['texts_per_s']:>9,.0f} texts per CPU-second ({c['cpu_seconds']:.2f} s, of which "
+            f"{c['startup_cpu_seconds']:.2f} s start-up); {c['texts_per_s_after_startup']:,.0f} after start-up"
+        )
+        print(f"results in {args.lines_out}")
 
 
 if __name__ == "__main__":

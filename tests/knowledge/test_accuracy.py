@@ -11,14 +11,29 @@ Thresholds, per expected class (recall):
 * ``unknown`` >= 0.90: text with nothing to judge should say so.
 
 Overall accuracy >= 0.97. ``report_accuracy.py`` prints the same numbers as Markdown.
+
+The name lists (``lists/``, see ``lists/README.md``) measure coverage one name at a time,
+over the dev and held-out parts together (both are printed; run with ``-s`` to see them):
+
+* non-vegan names: >= 0.95 flagged (``non_vegan`` or ``maybe``), none called ``vegan``,
+  and the clear-cut animal names (meat, dairy, fish, leather, wool, silk...) >= 0.95
+  ``non_vegan``;
+* vegan names: none called ``non_vegan``.
+
+A failure names the dev misses only; held-out misses are counted, not listed, so that
+the held-out part stays an honest measure (fix the kind of error, found on dev).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +57,17 @@ load_cases, recall_by_class, run = report.load_cases, report.recall_by_class, re
 
 MIN_RECALL = {"non_vegan": 0.97, "vegan": 0.95, "maybe": 0.90, "unknown": 0.90}
 MIN_ACCURACY = 0.97
+
+MIN_FLAGGED = 0.95  # non-vegan names called non_vegan or maybe
+MIN_CLEAR_CUT_NON_VEGAN = 0.95  # clear-cut animal names called non_vegan
+MIN_NON_VEGAN_NAMES, MIN_VEGAN_NAMES = 800, 200
+MIN_COSMETIC_SHARE = 1 / 3  # of the non-vegan names, INCI names of cosmetics
+# SHA-256 of each list's held-out rows (sorted "name<TAB>expected" lines), frozen on
+# 2026-12-06 before the matcher was run on them: lists/README.md.
+HELDOUT_SHA256 = {
+    "non_vegan_names.jsonl": "56633675a860d42dcbe25235cc5a3205b926d1f3dfb9479e4cb35895fa927269",
+    "vegan_names.jsonl": "6a7fc2ef057692df424c165f07a7fedf122f669d42e28fd078f4619739f7f85b",
+}
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +114,82 @@ def test_recall_per_class(outcomes: list[Outcome], label: str) -> None:
 def test_no_vegan_case_is_called_non_vegan(outcomes: list[Outcome]) -> None:
     wrong = [o.case["text"] for o in outcomes if o.case["expected"] == "vegan" and o.predicted == "non_vegan"]
     assert wrong == []
+
+
+# --------------------------------------------------------------------------- name lists
+
+NameOutcome = report.NameOutcome
+
+
+@pytest.fixture(scope="module")
+def name_lists() -> dict[str, list[dict[str, Any]]]:
+    return {path.name: report.load_names(path) for path in (report.NON_VEGAN_NAMES, report.VEGAN_NAMES)}
+
+
+@pytest.fixture(scope="module")
+def name_outcomes(name_lists: dict[str, list[dict[str, Any]]]) -> dict[str, list[NameOutcome]]:
+    kb = load_knowledge_base()
+    return {name: report.run_names(kb, rows) for name, rows in name_lists.items()}
+
+
+def test_name_lists_are_well_formed(name_lists: dict[str, list[dict[str, Any]]]) -> None:
+    non_vegan, vegan = name_lists["non_vegan_names.jsonl"], name_lists["vegan_names.jsonl"]
+    assert len(non_vegan) >= MIN_NON_VEGAN_NAMES and len(vegan) >= MIN_VEGAN_NAMES
+    cosmetic = sum(row["domain"] == "cosmetic" for row in non_vegan)
+    assert cosmetic / len(non_vegan) >= MIN_COSMETIC_SHARE, f"{cosmetic} of {len(non_vegan)} are cosmetics INCI names"
+    for file, rows in name_lists.items():
+        keys = [re.sub(r"[^a-z0-9]+", " ", row["name"].casefold()).strip() for row in rows]
+        assert len(keys) == len(set(keys)), f"{file}: duplicate names"
+        allowed = {"non_vegan", "maybe"} if file == "non_vegan_names.jsonl" else {"vegan"}
+        for row in rows:
+            assert row["expected"] in allowed, (file, row)
+            assert row["domain"] in {"food", "additive", "cosmetic", "material", "household", "medicine"}, (file, row)
+            # The part is the name's hash, never a choice: a name cannot be moved out of the held-out part.
+            assert row["split"] == report.name_split(row["name"]), (file, row)
+            if file == "non_vegan_names.jsonl":
+                assert isinstance(row["clear_cut"], bool), row
+                assert not (row["clear_cut"] and row["expected"] == "maybe"), row
+        heldout = sum(row["split"] == "heldout" for row in rows) / len(rows)
+        assert 0.2 <= heldout <= 0.4, f"{file}: {heldout:.0%} held out"
+
+
+def test_the_heldout_parts_are_frozen(name_lists: dict[str, list[dict[str, Any]]]) -> None:
+    """Changing or adding a held-out row changes its digest: add names under a new freeze instead."""
+    for file, rows in name_lists.items():
+        lines = sorted(f"{row['name']}\t{row['expected']}" for row in rows if row["split"] == "heldout")
+        assert hashlib.sha256("\n".join(lines).encode()).hexdigest() == HELDOUT_SHA256[file], file
+
+
+def _part_summary(outcomes: list[NameOutcome], wrong: Callable[[NameOutcome], bool]) -> str:
+    """Dev misses by name; held-out misses only counted."""
+    dev = [o.row["name"] for o in outcomes if o.row["split"] == "dev" and wrong(o)]
+    held = sum(1 for o in outcomes if o.row["split"] == "heldout" and wrong(o))
+    return f"dev misses: {dev}; held-out misses: {held} (not listed)"
+
+
+def test_non_vegan_names_are_flagged(name_outcomes: dict[str, list[NameOutcome]]) -> None:
+    outcomes = name_outcomes["non_vegan_names.jsonl"]
+    print("\n" + report.lists_markdown(outcomes, name_outcomes["vegan_names.jsonl"]))
+    score = report.score_non_vegan(outcomes)
+    assert score.flagged_rate >= MIN_FLAGGED, _part_summary(outcomes, lambda o: o.predicted not in report.FLAGGED)
+    assert score.called_vegan == 0, _part_summary(outcomes, lambda o: o.predicted == "vegan")
+
+
+def test_clear_cut_animal_names_are_non_vegan(name_outcomes: dict[str, list[NameOutcome]]) -> None:
+    outcomes = name_outcomes["non_vegan_names.jsonl"]
+    score = report.score_non_vegan(outcomes)
+    for part, part_outcomes in report.by_split(outcomes).items():
+        part_score = report.score_non_vegan(part_outcomes)
+        print(f"{part}: clear-cut called non_vegan {part_score.clear_cut_non_vegan}/{part_score.clear_cut}")
+    missed = lambda o: bool(o.row["clear_cut"]) and o.predicted != "non_vegan"  # noqa: E731
+    assert score.clear_cut_rate >= MIN_CLEAR_CUT_NON_VEGAN, _part_summary(outcomes, missed)
+
+
+def test_no_vegan_name_is_called_non_vegan(name_outcomes: dict[str, list[NameOutcome]]) -> None:
+    outcomes = name_outcomes["vegan_names.jsonl"]
+    for part, part_outcomes in report.by_split(outcomes).items():
+        v = report.score_vegan(part_outcomes)
+        print(f"{part}: {v.names} vegan names, {v.called_non_vegan} called non_vegan, {v.called_vegan} called vegan")
+    assert report.score_vegan(outcomes).called_non_vegan == 0, _part_summary(
+        outcomes, lambda o: o.predicted == "non_vegan"
+    )

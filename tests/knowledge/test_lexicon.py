@@ -226,3 +226,41 @@ def test_hash_ignores_entry_comments_but_not_entry_values(tmp_path: Path) -> Non
     assert load_knowledge_base([write(tmp_path, commented, "two.yaml")]).sha256 == base
     changed = ENTRY_FILE.replace("cow's milk.", "cows' milk.")
     assert load_knowledge_base([write(tmp_path, changed, "three.yaml")]).sha256 != base
+
+
+# --------------------------------------------------------------------------- sources, processing aids, patterns
+
+
+def test_shipped_lexicon_names_only_entries_the_shipped_data_has() -> None:
+    """Entry names in the lexicon are ignored where a custom knowledge base lacks them; the shipped one has all."""
+    kb = load_knowledge_base()
+    lexicon = kb.lexicon
+    named = [name for doubt in lexicon.processing_doubts for name in doubt.entries]
+    named += [p.entry for p in lexicon.patterns if p.entry is not None]
+    missing = [name for name in named if kb.lookup(name) is None or kb.lookup(name).name != name]
+    assert missing == []
+
+
+def test_removed_settling_word_no_longer_settles(tmp_path: Path) -> None:
+    assert knowledge.check("unfined wine").verdict == "vegan"
+    text = edited("    settled_by: [unfined]\n", "    settled_by: []\n")
+    assert load_knowledge_base(lexicon=write(tmp_path, text)).check("unfined wine").verdict == "maybe"
+
+
+def test_removed_source_link_no_longer_links(tmp_path: Path) -> None:
+    assert knowledge.check("glycerin from coconut oil").verdict == "vegan"
+    text = edited("source_links: [from, of,", "source_links: [of,")
+    assert load_knowledge_base(lexicon=write(tmp_path, text)).check("glycerin from coconut oil").verdict == "maybe"
+
+
+def test_processing_doubt_words_are_checked(tmp_path: Path) -> None:
+    text = edited("    aid_words: [fined, fining, clarified]", "    aid_words: [fined, Fining, fined]")
+    message = lexicon_error(tmp_path, text)
+    assert f"lexicon.yaml:{line_of(text, 'aid_words:')}: field 'processing_doubts[0].aid_words[1]'" in message
+    text = edited("    aid_words: [fined, fining, clarified]", "    aid_words: [fined, fining, fined]")
+    assert "duplicate word 'fined', already at processing_doubts[0].aid_words[0]" in lexicon_error(tmp_path, text)
+
+
+def test_hash_changes_with_a_pattern(tmp_path: Path) -> None:
+    text = edited('      - "laneth|laneths #?"\n', '      - "laneth #"\n')
+    assert load_knowledge_base(lexicon=write(tmp_path, text)).sha256 != knowledge.knowledge_sha256()

@@ -5,6 +5,7 @@ The small API the other stages use::
     from veganalign import knowledge
 
     knowledge.check("Sugar, whey powder (milk), E120").verdict   # "non_vegan"
+    knowledge.check_many(["honey", "oat milk"])                  # [CheckResult, CheckResult]
     knowledge.lookup("gelatine").reason
     knowledge.alternatives("honey")                              # [Alternative(...), ...]
     knowledge.knowledge_sha256()                                 # hex SHA-256 of the validated data
@@ -14,6 +15,8 @@ matcher's word lists in ``lexicon.yaml``), loaded once and cached.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from veganalign.knowledge.check import VERDICTS, CheckResult, MatchedItem, Verdict
 from veganalign.knowledge.kb import (
@@ -31,6 +34,11 @@ from veganalign.knowledge.schema import Alternative, Category, Entry, Lexicon, S
 def check(text: str) -> CheckResult:
     """Verdict on an ingredient list, a product or dish description, or a sentence."""
     return load_knowledge_base().check(text)
+
+
+def check_many(texts: Iterable[str]) -> list[CheckResult]:
+    """``check`` for each text, in order, in one call; a bad text raises (naming its index) before any is checked."""
+    return load_knowledge_base().check_many(texts)
 
 
 def lookup(name: str) -> Entry | None:
@@ -58,6 +66,7 @@ __all__ = [
     "Verdict",
     "alternatives",
     "check",
+    "check_many",
     "default_data_files",
     "default_lexicon_file",
     "knowledge_sha256",

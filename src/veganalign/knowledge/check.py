@@ -8,14 +8,18 @@ It sits in the guardrail's hot path, so the design favours one cheap pass:
    Hyphens and spaces are both ``""``, so "egg-free" and "egg free" tokenise alike, and
    "E 120", "E-120" and "e120" all become the word ``e120``.
 2. Longest match over a dict of phrases (every name, synonym and E-number of the
-   knowledge base, plus plural and singular forms made at index time). Only words that
-   start some phrase cost more than one dict lookup, and a phrase never spans
-   punctuation, so "milk, chocolate" is not "milk chocolate".
+   knowledge base, plus plural and singular forms made at index time), and over the
+   lexicon's name patterns ("tallow*", "laneth #", "of|from {livestock}"). Only words
+   that start some phrase or pattern cost more than one dict lookup, and a phrase never
+   spans punctuation, so "milk, chocolate" is not "milk chocolate" (unless the name
+   itself holds it: "propane-1,2-diol", "lecithin (soy)").
 3. A few passes over the (usually one to five) matches read the context: "may contain"
    warnings, negation ("egg-free", "no gelatin", "free from milk"), vegan qualifiers
    ("vegan leather", "plant-based milk", "chicken-style", "cashew cheese"), an item
-   spelled out after it ("emulsifier (soy lecithin)", "caesar dressing: oil, capers"),
-   label claims ("suitable for vegans", "not suitable for vegans").
+   spelled out after it ("emulsifier (soy lecithin)", "caesar dressing: oil, capers",
+   "glycerin from coconut oil"), a fining agent named or ruled out ("unfined", "fined
+   with casein"), label claims ("suitable for vegans", "no animal ingredients", "not
+   suitable for vegans").
 4. The verdict rule (``_verdict``; docs/knowledge.md) turns what counts into one word.
 
 The words read in steps 1 and 3 (spellings, qualifiers, negators, warning words...)
@@ -31,13 +35,15 @@ by data, not code: they are entries of their own and win by being longer.
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Literal
 
-from veganalign.knowledge.schema import Alternative, Entry, Lexicon, Status
+from veganalign.knowledge.schema import Alternative, Entry, Lexicon, Status, Template, parse_template
 
 Verdict = Literal["non_vegan", "maybe", "vegan", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("non_vegan", "maybe", "vegan", "unknown")
@@ -138,6 +144,22 @@ def phrase_key(phrase: str, spelling: Mapping[str, str]) -> str:
     return " ".join(tokenize(phrase, spelling).words)
 
 
+def gapped_key(phrase: str, spelling: Mapping[str, str]) -> str | None:
+    """The key of a name that holds punctuation ("propane-1,2-diol", "lecithin (soy)"), or None.
+
+    Such a name matches only with the same punctuation between the same words; written
+    without it, the plain ``phrase_key`` finds it.
+    """
+    toks = tokenize(phrase, spelling)
+    if not any(toks.gaps[1:]):
+        return None
+    return _join_gapped(toks.words, toks.gaps, 0, len(toks.words))
+
+
+def _join_gapped(words: list[str], gaps: list[str], s: int, e: int) -> str:
+    return words[s] + "".join(f" {gaps[k]} {words[k]}" if gaps[k] else f" {words[k]}" for k in range(s + 1, e))
+
+
 # --------------------------------------------------------------------------- plurals
 
 
@@ -217,7 +239,8 @@ class MatchedItem:
             "negated": self.negated,
             "qualifier": self.qualifier,
             "note": self.note,
-            "alternatives": [a.model_dump() for a in self.alternatives],
+            # what Alternative.model_dump() gives, at a quarter of the cost (--lines writes many)
+            "alternatives": [{"name": a.name, "good_for": list(a.good_for)} for a in self.alternatives],
         }
 
 
@@ -324,9 +347,119 @@ class Vocabulary:
         # a text without any of these has no warning to look for ("cross": "cross-contamination")
         self.warning_words = self.may_verbs | self.trace | self.facility | {"cross"}
         self.scope_stoppers = frozenset(lx.warning_stoppers)
+        # sources and processing aids
+        self.source_links = frozenset(lx.source_links)
+        self.processing_doubts: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
+            name: (frozenset(doubt.settled_by), frozenset(doubt.aid_words), doubt.note)
+            for doubt in lx.processing_doubts
+            for name in doubt.entries
+        }
         # claims
         self.claim_words = frozenset(lx.claim_words)
         self.negative_claim_lead = frozenset(lx.negative_claim_words)
+        self.animal_words = frozenset(lx.animal_words)
+        self.animal_claim_nouns = frozenset(lx.animal_claim_nouns)
+        self.claim_triggers = self.claim_words | self.animal_words | {"based"}
+        # name patterns: (template, pattern index) in lexicon order
+        lists = {name: frozenset(words) for name, words in lx.pattern_words.items()}
+        self.templates = [
+            (_compile(parse_template(text), lists), k)
+            for k, pattern in enumerate(lx.patterns)
+            for text in pattern.match
+        ]
+
+
+# --------------------------------------------------------------------------- name patterns
+
+
+@dataclass(frozen=True, slots=True)
+class _Element:
+    """One word position of a compiled template (schema.TemplateElement, lists resolved)."""
+
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    number: bool
+    optional: bool
+
+    def accepts(self, word: str) -> bool:
+        return (
+            word in self.words
+            or word.startswith(self.prefixes)
+            or word.endswith(self.suffixes)
+            or (self.number and word.isdigit())
+        )
+
+    def accepts_any(self, words: list[str]) -> bool:
+        """``accepts`` for any of ``words``, the loops in C."""
+        return (
+            not self.words.isdisjoint(words)
+            or (bool(self.prefixes) and any(map(str.startswith, words, repeat(self.prefixes))))
+            or (bool(self.suffixes) and any(map(str.endswith, words, repeat(self.suffixes))))
+            or (self.number and any(map(str.isdigit, words)))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    elements: tuple[_Element, ...]
+    open_bracket: bool
+    close_bracket: bool
+    fixed: bool  # no optional element
+    anchor: int  # index of the first element that must be there
+
+    def starts(self) -> list[_Element]:
+        """The elements a match can begin with: up to and including the first one that must be there."""
+        out = []
+        for element in self.elements:
+            out.append(element)
+            if not element.optional:
+                break
+        return out
+
+    def end(self, toks: Tokens, i: int) -> int:
+        """One past the last word of the longest match starting at word ``i``, or -1."""
+        words, gaps = toks.words, toks.gaps
+        n = len(words)
+        if self.open_bracket and "(" not in gaps[i]:
+            return -1
+        if self.fixed:  # no optional element: one way through, most templates fail on the second word
+            e = i + len(self.elements)
+            if e > n or any(gaps[i + 1 : e]):
+                return -1
+            # The first element matched: that is how the template was picked for this word.
+            for k in range(1, len(self.elements)):
+                if not self.elements[k].accepts(words[i + k]):
+                    return -1
+            return e if not self.close_bracket or ")" in (gaps[e] if e < n else toks.tail) else -1
+        # Cheap rejection first: "sodium chloride" is not "sodium ... hydrolysed animal protein".
+        if not self.elements[self.anchor].accepts_any(words[i : i + self.anchor + 1]):
+            return -1
+        ends = {i}
+        for element in self.elements:
+            after = set(ends) if element.optional else set()
+            for p in ends:
+                # inside a match only spaces and hyphens: a name never runs over punctuation
+                if p < n and (p == i or not gaps[p]) and element.accepts(words[p]):
+                    after.add(p + 1)
+            if not after:
+                return -1
+            ends = after
+        best = -1
+        for e in ends:
+            if e > max(i, best) and (not self.close_bracket or ")" in (gaps[e] if e < n else toks.tail)):
+                best = e
+        return best
+
+
+def _compile(template: Template, lists: Mapping[str, frozenset[str]]) -> _Template:
+    elements = []
+    for el in template.elements:
+        words = frozenset(el.words).union(*(lists[name] for name in el.lists))
+        elements.append(_Element(words, el.prefixes, el.suffixes, el.number, el.optional))
+    fixed = not any(e.optional for e in elements)
+    anchor = next(k for k, e in enumerate(elements) if not e.optional)
+    return _Template(tuple(elements), template.open_bracket, template.close_bracket, fixed, anchor)
 
 
 # --------------------------------------------------------------------------- matcher
@@ -346,19 +479,75 @@ class _Hit:
 
 
 class Matcher:
-    """Compiled phrase index over the knowledge base; ``check`` is the whole pipeline."""
+    """Compiled phrase index over the knowledge base; ``check`` is the whole pipeline.
 
-    def __init__(self, entries: Sequence[Entry], phrases: Mapping[str, int], vocabulary: Vocabulary):
+    ``phrases`` maps plain keys (words space-joined) to entry indexes; ``gapped`` maps the
+    keys of names that hold punctuation (``gapped_key``). The lexicon's patterns are
+    bound here: one naming an entry finds that entry (skipped where the data lacks it),
+    one with its own verdict becomes an extra entry after the data's, unless the data has
+    an entry of its name.
+    """
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        phrases: Mapping[str, int],
+        vocabulary: Vocabulary,
+        gapped: Mapping[str, int] | None = None,
+    ):
         self.vocabulary = vocabulary
         self._entries = list(entries)
-        self._alternatives = [tuple(e.alternatives) for e in self._entries]
         self._phrases = dict(phrases)
-        lengths: dict[str, set[int]] = {}
-        for key in self._phrases:
-            words = key.split(" ")
-            lengths.setdefault(words[0], set()).add(len(words))
-        # Longest first, so the first hit at a position is the longest match.
-        self._lengths = {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+        self._lengths = _lengths_by_first_word(self._phrases)
+        self._gapped = dict(gapped or {})
+        gapped_lengths: dict[str, set[int]] = {}
+        for key in self._gapped:
+            words = [part for part in key.split(" ") if part[0].isalnum()]  # the rest are punctuation
+            gapped_lengths.setdefault(words[0], set()).add(len(words))
+        self._gapped_lengths = {w: tuple(sorted(ls, reverse=True)) for w, ls in gapped_lengths.items()}
+        # name patterns
+        by_name = {e.name.casefold(): i for i, e in enumerate(self._entries)}
+        patterns = vocabulary.lexicon.patterns
+        targets: list[int | None] = []
+        for pattern in patterns:
+            idx = by_name.get((pattern.entry or pattern.name or "").casefold())
+            own = pattern.own_entry()
+            if idx is None and own is not None:
+                idx = len(self._entries)
+                self._entries.append(own)
+            targets.append(idx)
+        self.pattern_entries = tuple(self._entries[len(entries) :])  # the patterns' own verdicts
+        self._templates = [(t, targets[k]) for t, k in vocabulary.templates if targets[k] is not None]
+        first: dict[str, list[int]] = {}
+        prefixes: dict[str, list[int]] = {}
+        suffixes: dict[str, list[int]] = {}
+        numbers: list[int] = []
+        for t_idx, (template, _) in enumerate(self._templates):
+            for element in template.starts():
+                for word in element.words:
+                    first.setdefault(word, []).append(t_idx)
+                for stem in element.prefixes:
+                    prefixes.setdefault(stem, []).append(t_idx)
+                for stem in element.suffixes:
+                    suffixes.setdefault(stem, []).append(t_idx)
+                if element.number:
+                    numbers.append(t_idx)
+        self._pattern_first = {w: tuple(ts) for w, ts in first.items()}
+        self._prefix_starts = [(stem, tuple(ts)) for stem, ts in prefixes.items()]
+        self._suffix_starts = [(stem, tuple(ts)) for stem, ts in suffixes.items()]
+        self._prefixes, self._suffixes = tuple(prefixes), tuple(suffixes)
+        self._number_starts = tuple(numbers)
+        # word -> (lengths of the plain keys it starts, the patterns and gapped keys it may
+        # start or None): the hot path is one dict get per word. Words that start nothing are
+        # memoised as they are met, so the prefix, suffix and number tests run once per word.
+        self._known_starts = {w: (lengths, None) for w, lengths in self._lengths.items()}
+        for word in {*self._gapped_lengths, *self._pattern_first}:
+            self._known_starts[word] = (self._lengths.get(word, ()), self._special_for(word))
+        for word, (lengths, _) in self._known_starts.items():  # "stearate" starts keys, and a pattern by its suffix
+            if word.startswith(self._prefixes) or word.endswith(self._suffixes) or word.isdigit():
+                self._known_starts[word] = (lengths, self._special_for(word))
+        self._starts = dict(self._known_starts)
+        self._alternatives = [tuple(e.alternatives) for e in self._entries]
 
     def lookup_key(self, key: str) -> Entry | None:
         idx = self._phrases.get(key)
@@ -366,10 +555,46 @@ class Matcher:
             idx = self._phrases.get(_e_number_fallback(key))
         return None if idx is None else self._entries[idx]
 
+    def lookup(self, name: str) -> Entry | None:
+        """The entry a whole name matches: a key, or a pattern ("laneth-10", "tallowamine")."""
+        toks = tokenize(name, self.vocabulary.spelling)
+        if not toks.words:
+            return None
+        entry = self.lookup_key(" ".join(toks.words))
+        if entry is None:
+            found = self._longest_at(toks, 0)
+            if found is not None and found[0] == len(toks.words):
+                entry = self._entries[found[1]]
+        return entry
+
+    def check_many(self, texts: Iterable[str]) -> list[CheckResult]:
+        """``check`` for each text, in order. Every text is validated first, so a bad one
+        (empty, NUL bytes, not a str) raises before any work, naming its index."""
+        texts = list(texts)
+        for n, text in enumerate(texts):
+            try:
+                _validate_text(text)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"text #{n}: {exc}") from None
+        check = self._check
+        # The results are kept (unlike in a loop that drops each one), and a growing heap
+        # of live objects makes the cycle collector run and rescan: ~20% of the time. The
+        # results hold no cycles, so pause it meanwhile, as the loader does.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [check(text) for text in texts]
+        finally:
+            if was_enabled:
+                gc.enable()
+
     # ---- the pipeline
 
     def check(self, text: str) -> CheckResult:
         _validate_text(text)
+        return self._check(text)
+
+    def _check(self, text: str) -> CheckResult:
         vocab = self.vocabulary
         toks = tokenize(text, vocab.spelling)
         hits = self._match(toks)
@@ -384,7 +609,8 @@ class Matcher:
             hit.counts_as = None if (hit.negated or hit.may_contain) else hit.entry.status
         _qualify(toks, hits, owner, vocab)
         _made_with(toks, hits, sentence, vocab)
-        _supersede_generic(toks, hits, sentence, vocab)
+        if _supersede_generic(toks, hits, owner, sentence, vocab):  # a wine, beer or cider that may be fined
+            _processing_aids(toks, hits, owner, sentence, questions, vocab)
         claims, positive, negative = _claims(toks, owner, sentence, questions, vocab)
         return _result(text, toks, hits, claims, positive, negative, vocab)
 
@@ -395,11 +621,27 @@ class Matcher:
         n = len(words)
         hits: list[_Hit] = []
         entries, alternatives = self._entries, self._alternatives
+        starts, phrases = self._starts, self._phrases
         i = 0
         while i < n:
-            found = self._longest_at(words, gaps, i)
+            # The hot path, inlined: one dict get tells which keys the word starts, if any.
+            word = words[i]
+            lengths, special = starts.get(word) or self._memo_start(word)
+            found = None
+            for length in lengths:
+                if length == 1:
+                    idx = phrases.get(word)
+                elif i + length > n or any(gaps[i + 1 : i + length]):
+                    continue
+                else:
+                    idx = phrases.get(" ".join(words[i : i + length]))
+                if idx is not None:
+                    found = length, idx
+                    break
+            if special is not None:
+                found = self._special_at(toks, i, found, special)
             if found is None:
-                first = words[i][0]
+                first = word[0]
                 if first == "e" or first.isdigit():  # cheap test before the regexes
                     idx = self._code_at(words, gaps, i, hits)
                     if idx is not None:
@@ -408,7 +650,7 @@ class Matcher:
                 continue
             length, idx = found
             for j in range(i + 1, i + length):
-                inner = self._longest_at(words, gaps, j)
+                inner = self._longest_at(toks, j)
                 if inner is not None and inner[0] > length and j + inner[0] > i + length:
                     i, (length, idx) = j, inner
                     break
@@ -416,26 +658,81 @@ class Matcher:
             i += length
         return hits
 
-    def _longest_at(self, words: list[str], gaps: list[str], i: int) -> tuple[int, int] | None:
-        """(length, entry index) of the longest phrase starting at word ``i``.
+    def _longest_at(self, toks: Tokens, i: int) -> tuple[int, int] | None:
+        """(length, entry index) of the longest phrase or pattern starting at word ``i``.
 
-        A phrase may not run past punctuation: the gaps inside it must all be empty.
+        A phrase may not run past punctuation: the gaps inside it must all be empty. On a
+        tie between a phrase and a pattern, the phrase (the data's own name) wins.
+        (``_match`` inlines the first half.)
         """
+        words = toks.words
         word = words[i]
-        lengths = self._lengths.get(word)
-        if lengths is None:
-            return None
+        found = None
+        lengths, special = self._starts.get(word) or self._memo_start(word)
+        if lengths:
+            phrases = self._phrases
+            gaps = toks.gaps
+            n = len(words)
+            for length in lengths:
+                if length == 1:
+                    idx = phrases.get(word)
+                elif i + length > n or any(gaps[i + 1 : i + length]):
+                    continue
+                else:
+                    idx = phrases.get(" ".join(words[i : i + length]))
+                if idx is not None:
+                    found = length, idx
+                    break
+        if special is not None:
+            found = self._special_at(toks, i, found, special)
+        return found
+
+    _MEMO_MAX = 200_000  # distinct words remembered before the memo starts over
+
+    def _memo_start(self, word: str) -> tuple[tuple[int, ...], _Special | None]:
+        """A word that starts no key: may it start a pattern by its prefix, suffix or digits?"""
+        if word.startswith(self._prefixes) or word.endswith(self._suffixes) or word.isdigit():
+            special = self._special_for(word)
+        else:
+            special = None
+        if len(self._starts) > len(self._known_starts) + self._MEMO_MAX:
+            self._starts = dict(self._known_starts)
+        start = self._starts[word] = ((), special)
+        return start
+
+    def _special_for(self, word: str) -> _Special | None:
+        """The patterns (indexes, lexicon order) a word may start, and whether it starts a gapped key."""
+        templates = set(self._pattern_first.get(word, ()))
+        templates.update(t for stem, ts in self._prefix_starts if word.startswith(stem) for t in ts)
+        templates.update(t for stem, ts in self._suffix_starts if word.endswith(stem) for t in ts)
+        if word.isdigit():
+            templates.update(self._number_starts)
+        gapped = word in self._gapped_lengths
+        return (tuple(sorted(templates)), gapped) if templates or gapped else None
+
+    def _special_at(
+        self, toks: Tokens, i: int, found: tuple[int, int] | None, special: _Special
+    ) -> tuple[int, int] | None:
+        """``found`` or a longer match of a name with punctuation in it, or of a pattern."""
+        words, gaps = toks.words, toks.gaps
+        word = words[i]
         n = len(words)
-        for length in lengths:
-            if length == 1:
-                idx = self._phrases.get(word)
-            elif i + length > n or any(gaps[i + 1 : i + length]):
-                continue
-            else:
-                idx = self._phrases.get(" ".join(words[i : i + length]))
-            if idx is not None:
-                return length, idx
-        return None
+        best = found[0] if found is not None else 0
+        candidates, gapped = special
+        for length in self._gapped_lengths[word] if gapped else ():
+            if length <= best:
+                break
+            if i + length <= n and any(gaps[i + 1 : i + length]):  # without punctuation the plain key decides
+                idx = self._gapped.get(_join_gapped(words, gaps, i, i + length))
+                if idx is not None:
+                    found, best = (length, idx), length
+                    break
+        for t_idx in candidates:  # lexicon order: on a tie the earlier pattern wins
+            template, idx = self._templates[t_idx]
+            length = template.end(toks, i) - i
+            if length > best:
+                found, best = (length, idx), length
+        return found
 
     def _code_at(self, words: list[str], gaps: list[str], i: int, hits: list[_Hit]) -> int | None:
         """E-numbers not indexed exactly, and bare codes after an additive class.
@@ -457,6 +754,19 @@ class Matcher:
             idx = self._phrases.get(code)
             return idx if idx is not None else self._phrases.get(_e_number_fallback(code))
         return None
+
+
+# The patterns a word may start (indexes into Matcher._templates), and whether it starts a gapped key.
+_Special = tuple[tuple[int, ...], bool]
+
+
+def _lengths_by_first_word(keys: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """First word -> the word counts of the keys it starts, longest first (the first hit is the longest)."""
+    lengths: dict[str, set[int]] = {}
+    for key in keys:
+        words = key.split(" ")
+        lengths.setdefault(words[0], set()).add(len(words))
+    return {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
 
 
 def _after_additive(words: list[str], hits: list[_Hit], i: int, vocab: Vocabulary) -> bool:
@@ -573,17 +883,23 @@ def _negate(toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int
         if owner[i] != -1:
             continue
         if word in negators:
-            _negate_forward(words, gaps, hits, owner, sentence, i + 1)
+            _negate_forward(words, gaps, hits, owner, sentence, i + 1, vocab.header_words)
         elif word == "free":
             after = words[i + 1] if i + 1 < n and not gaps[i + 1] else ""
             if after in ("from", "of"):
-                _negate_forward(words, gaps, hits, owner, sentence, i + 2)
+                _negate_forward(words, gaps, hits, owner, sentence, i + 2, vocab.header_words)
             elif after not in vocab.free_breakers and i > 0 and not gaps[i]:
                 _negate_backward(words, gaps, hits, owner, i - 1)
 
 
 def _negate_forward(
-    words: list[str], gaps: list[str], hits: list[_Hit], owner: list[int], sentence: list[int], j: int
+    words: list[str],
+    gaps: list[str],
+    hits: list[_Hit],
+    owner: list[int],
+    sentence: list[int],
+    j: int,
+    headers: frozenset[str],
 ) -> None:
     """Negate the item after a negator, and the items listed with it."""
     n = len(words)
@@ -592,7 +908,8 @@ def _negate_forward(
     fillers = 0
     while owner[j] == -1:  # "no added milk", "does not contain eggs"
         fillers += 1
-        if fillers > _NEGATION_FILLERS_MAX or words[j] in ("but", "except", "only", "with"):
+        # A list header ends it: "no animal ingredients: sugar, cocoa" lists what *is* in it.
+        if fillers > _NEGATION_FILLERS_MAX or words[j] in ("but", "except", "only", "with") or words[j] in headers:
             return
         if j + 1 >= n or gaps[j + 1] not in ("", ":"):
             return
@@ -752,32 +1069,46 @@ def _group_release(word: str, category: str, vocab: Vocabulary, suffix: str = ""
     return (label, "maybe") if category == "dish" else None
 
 
-def _supersede_generic(toks: Tokens, hits: list[_Hit], sentence: list[int], vocab: Vocabulary) -> None:
+def _supersede_generic(
+    toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int], vocab: Vocabulary
+) -> bool:
     """An item whose make-up is spelled out right after it is settled by what is listed.
 
     A "maybe" is only a maybe because its source is unknown: "emulsifier (soy
-    lecithin)", "colour: E120", "emulsifier E471", "vitamin D3 (from lichen)". A dish is
-    only judged by its standard recipe until the text gives the real one: "caesar
-    dressing: oil, capers, nutritional yeast", "veggie burger (pea protein, oats)".
-    The listed items then decide instead, for better or worse. A bracket that names
-    nothing we know, or only an allergen note ("natural flavouring (contains celery)"),
-    settles nothing.
+    lecithin)", "colour: E120", "emulsifier E471", "vitamin D3 (from lichen)",
+    "glycerin from coconut oil", "stearic acid of animal origin", "plant-derived
+    squalene". A dish is only judged by its standard recipe until the text gives the
+    real one: "caesar dressing: oil, capers, nutritional yeast", "veggie burger (pea
+    protein, oats)". The listed items then decide instead, for better or worse. A
+    bracket that names nothing we know, or only an allergen note ("natural flavouring
+    (contains celery)"), settles nothing; nor does listing what a drink that may be
+    fined is made of ("wine (grapes)"): True when there is one, for ``_processing_aids``.
     """
     words, gaps = toks.words, toks.gaps
     n = len(words)
+    links = vocab.source_links
+    doubts = False
     for pos, first in enumerate(hits):
         is_maybe = first.counts_as == "maybe" and first.entry.status == "maybe"
         is_dish = first.entry.category == "dish" and first.counts_as in ("maybe", "non_vegan")
         if not (is_dish or is_maybe):
             continue
+        if first.entry.name in vocab.processing_doubts:
+            doubts = True
+            continue
         j = first.e
         if is_dish:  # the list may follow the product name: "gummy vitamins: ..."
             while j < n and not gaps[j] and j - first.e < 2 and not _E_NUMBER.match(words[j]):
                 j += 1
-        if j >= n:
-            continue
+        before = first.s - 1
         later = hits[pos + 1 :]
-        if gaps[j] == "(" and words[j] not in vocab.allergen_note:
+        if is_maybe and before >= 0 and not gaps[first.s] and owner[before] != -1 and words[before] in links:
+            inside = [hits[owner[before]]]  # "plant-derived squalene", "animal-derived glycerin"
+        elif j >= n:
+            continue
+        elif is_maybe and not gaps[j] and words[j] in links:
+            inside = _listed_from(words, gaps, hits, owner, j, links)  # "glycerin from coconut oil"
+        elif gaps[j] == "(" and words[j] not in vocab.allergen_note:
             close = _bracket_end(gaps, j)
             inside = [h for h in later if j <= h.s < close]
             if not is_maybe and len(inside) < 2:
@@ -794,6 +1125,67 @@ def _supersede_generic(toks: Tokens, hits: list[_Hit], sentence: list[int], voca
             first.qualifier = "specified"
             names = ", ".join(repr(h.entry.name) for h in inside[:4]) + (", ..." if len(inside) > 4 else "")
             first.note = f"spelled out in the text as {names}: those decide"
+    return doubts
+
+
+def _listed_from(
+    words: list[str], gaps: list[str], hits: list[_Hit], owner: list[int], j: int, links: frozenset[str]
+) -> list[_Hit]:
+    """The items named from word ``j`` on: after up to two link words ("derived from",
+    "with"), an item, and the items joined to it by "and"/"or" ("coconut and palm oil")."""
+    n = len(words)
+    k = j
+    while k < n and owner[k] == -1 and k - j < 2 and words[k] in links and (k == j or not gaps[k]):
+        k += 1
+    if k >= n or owner[k] == -1 or (k > j and gaps[k] not in ("", ":")):
+        return []
+    listed = []
+    while True:
+        hit = hits[owner[k]]
+        listed.append(hit)
+        k = hit.e
+        if k + 1 < n and not gaps[k] and words[k] in _LIST_AND and owner[k] == -1 and not gaps[k + 1]:
+            k += 1
+        if k >= n or owner[k] == -1 or gaps[k] or k == hit.e:
+            return [h for h in listed if not h.negated and not h.may_contain]
+
+
+# Between an aid word and the aid: "fined with casein", "fining agent: isinglass".
+_AID_LINKS = frozenset({"with", "using", "by", "through", "agent", "agents"})
+
+
+def _processing_aids(
+    toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int], questions: set[int], vocab: Vocabulary
+) -> None:
+    """Wine, beer, cider (the lexicon's processing_doubts): a maybe only because of the fining agent.
+
+    Named after an aid word in the same sentence, the agents decide ("Wine (fined with
+    casein)"); a negated aid word ("not fined", "no fining") or a settling word anywhere
+    outside a question ("Wine, unfined and unfiltered") makes the drink vegan.
+    """
+    doubts = vocab.processing_doubts
+    words, gaps = toks.words, toks.gaps
+    for hit in hits:
+        doubt = doubts.get(hit.entry.name) if hit.counts_as == "maybe" else None
+        if doubt is None:
+            continue
+        settled_by, aids, note = doubt
+        for k, word in enumerate(words):
+            if owner[k] != -1 or sentence[k] in questions:
+                continue
+            if word in aids and sentence[k] == sentence[hit.s]:
+                if k > 0 and not gaps[k] and words[k - 1] in vocab.negators:  # "not fined", "no fining"
+                    hit.counts_as, hit.qualifier = "vegan", f"{words[k - 1]} {word}"
+                    hit.note = "the text says no fining agent was used"
+                    break
+                named = _listed_from(words, gaps, hits, owner, k + 1, _AID_LINKS) if k + 1 < len(words) else []
+                if named:
+                    hit.counts_as, hit.qualifier = None, "specified"
+                    hit.note = f"{word} with {', '.join(repr(h.entry.name) for h in named)}: those decide"
+                    break
+            elif word in settled_by:
+                hit.counts_as, hit.qualifier, hit.note = "vegan", word, note
+                break
 
 
 def _bracket_end(gaps: list[str], i: int) -> int:
@@ -817,15 +1209,20 @@ def _claims(
     words, gaps = toks.words, toks.gaps
     claims: list[str] = []
     positive = negative = False
-    present = set(words)
     claim_words = vocab.claim_words
-    if present.isdisjoint(claim_words) and "based" not in present:
+    if vocab.claim_triggers.isdisjoint(words):
         return claims, positive, negative
     sentence_start: dict[int, int] = {}
     for i, sent in enumerate(sentence):
         sentence_start.setdefault(sent, i)
     for i, word in enumerate(words):
         if sentence[i] in questions:
+            continue
+        if word in vocab.animal_words:
+            stated = _animal_free_claim(words, gaps, i, vocab)
+            if stated is not None:
+                positive = True
+                claims.append(f"vegan ({stated})")
             continue
         # Inside an entry's name, "vegan" claims the product only as its title ("Vegan
         # cheddar-style block: ..."), not as one ingredient ("made with vegan butter").
@@ -845,6 +1242,28 @@ def _claims(
             positive = True
             claims.append("vegan (plant-based)" if is_plant_based else "vegan")
     return claims, positive, negative
+
+
+def _animal_free_claim(words: list[str], gaps: list[str], i: int, vocab: Vocabulary) -> str | None:
+    """ "no animal ingredients", "free from animal products", "animal-free": the claim as written, or None."""
+    n = len(words)
+    if i + 1 < n and not gaps[i + 1] and words[i + 1] == "free":
+        if i + 2 >= n or gaps[i + 2] or words[i + 2] not in vocab.free_breakers:
+            return f"{words[i]}-free"
+        return None
+    k = i + 1  # the noun, right after or after one word: "animal-derived ingredients"
+    if k < n and not gaps[k] and words[k] not in vocab.animal_claim_nouns:
+        k += 1
+    if k >= n or gaps[k] or words[k] not in vocab.animal_claim_nouns:
+        return None
+    for b in range(i - 1, max(-1, i - 3), -1):  # "no", "without any", "free from", "contains no"
+        if gaps[b + 1]:
+            break
+        if words[b] in vocab.negators:
+            return " ".join(words[b : k + 1])
+        if words[b] in ("from", "of") and b > 0 and words[b - 1] == "free" and not gaps[b]:
+            return " ".join(words[b - 1 : k + 1])
+    return None
 
 
 def _negative_lead(words: list[str], gaps: list[str], i: int, vocab: Vocabulary) -> str | None:
@@ -875,6 +1294,11 @@ def _result(
 def _item(text: str, toks: Tokens, hit: _Hit) -> MatchedItem:
     entry = hit.entry
     start, end = toks.starts[hit.s], toks.ends[hit.e - 1]
+    # A name with a bracket in it ("lecithin (soy)") ends at its ")"; one word holds no bracket.
+    if hit.e - hit.s > 1 and text.find("(", start, end) != -1:
+        close = text.find(")", end)
+        if close != -1 and not text[end:close].strip():
+            end = close + 1
     counts = hit.counts_as
     note = hit.note
     if hit.negated:
@@ -916,10 +1340,15 @@ def _coverage(text: str, toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> t
     if len(parts) < 3:
         return [], True
     starts = [s for s, _ in parts]
+    last = len(parts) - 1
     recognised: set[int] = set()
-    for hit in hits:  # a hit never spans punctuation, so it lies inside one part
+    for hit in hits:
         k = bisect.bisect_right(starts, hit.s) - 1
         if k >= 0 and hit.s < parts[k][1]:
+            recognised.add(k)
+        # A name with punctuation in it ("blood, fish and bone") may run into the next parts.
+        while k < last and parts[k + 1][0] < hit.e:
+            k += 1
             recognised.add(k)
     unknown = [text[toks.starts[s] : toks.ends[e - 1]] for k, (s, e) in enumerate(parts) if k not in recognised]
     return unknown, len(recognised) >= MIN_LIST_COVERAGE * len(parts)
@@ -953,7 +1382,7 @@ def _list_parts(toks: Tokens, vocab: Vocabulary) -> list[tuple[int, int]]:
             s += 1
         if s == e or not vocab.statement_words.isdisjoint(words[s:e]):
             continue
-        if e - s == 1 and words[s][0].isdigit():  # "(30%)", "2.5"
+        if e - s <= 2 and words[s][0].isdigit():  # "(30%)", "2.5", "500 g": an amount, not an ingredient
             continue
         cleaned.append((s, e))
     return cleaned

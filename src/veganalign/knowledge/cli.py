@@ -1,10 +1,13 @@
-"""``veganalign check``: is it vegan? One text from the command line, a file or stdin."""
+"""``veganalign check``: is it vegan? One text from the command line, a file or stdin; or one text a line."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import typer
 from rich.console import Console
@@ -15,6 +18,7 @@ from veganalign.knowledge.check import CheckResult, MatchedItem
 from veganalign.knowledge.kb import KnowledgeBaseError, load_knowledge_base
 
 MAX_FILE_BYTES = 1_000_000  # a label or a description, not a corpus
+MAX_LINE_BYTES = MAX_FILE_BYTES  # --lines: the same limit for each text; the file itself may be any size
 
 _COLOURS = {"non_vegan": "bold red", "maybe": "bold yellow", "vegan": "bold green", "unknown": "bold blue"}
 
@@ -31,13 +35,33 @@ def check_command(
         None, "--file", "-f", help="Read the text from this file instead ('-' reads stdin). The whole file is one text."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+    lines: Path | None = typer.Option(
+        None,
+        "--lines",
+        help="Check each line of this file as its own text ('-' reads stdin), in one process; "
+        "prints one JSON object per input line (JSON Lines), with its line number.",
+    ),
 ) -> None:
     """Say whether TEXT is vegan, with the items found, why, and alternatives.
 
     The verdict is non_vegan, maybe (depends on a source the text does not give),
     vegan, or unknown (nothing recognised). "May contain" warnings are listed apart
-    and do not change it. Exit code 0 for any verdict, 2 for bad input.
+    and do not change it. Exit code 0 for any verdict, 2 for bad input (with --lines:
+    after every line is answered, if any line could not be read).
     """
+    if lines is not None:
+        if text is not None or file is not None:
+            _fail("give --lines alone, not with a text or --file", 2)
+        try:
+            kb = load_knowledge_base()
+        except KnowledgeBaseError as exc:
+            _fail(f"the knowledge base is invalid: {exc}", 1)
+        try:
+            code = check_lines(lines, kb.check, sys.stdout)
+        except BrokenPipeError:  # "| head": the reader has what it wanted; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 0
+        raise typer.Exit(code)
     try:
         content = _read_input(text, file)
         result = load_knowledge_base().check(content)
@@ -51,6 +75,74 @@ def check_command(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print(result, Console())
+
+
+# --------------------------------------------------------------------------- --lines
+
+
+def check_lines(path: Path, check: Callable[[str], CheckResult], out: TextIO) -> int:
+    """Write one JSON line per line of ``path`` ('-': stdin) to ``out``; the exit code.
+
+    Every input line gets its object, in order, with its 1-based ``line`` number: the
+    result's fields, or ``error`` for a line that is blank ("empty line", not counted as
+    bad input), not UTF-8, holds NUL bytes or is over ``MAX_LINE_BYTES``. Bad lines are
+    also named on stderr as ``FILE:LINE: problem``; the exit code is then 2, else 0.
+    """
+    name = "<stdin>" if str(path) == "-" else str(path)
+    try:
+        stream = sys.stdin.buffer if str(path) == "-" else path.open("rb")
+    except OSError as exc:
+        typer.echo(f"error: cannot read {path}: {exc.strerror or exc}", err=True)
+        return 2
+    bad = 0
+    write = out.write
+    try:
+        for number, content, problem in _numbered_lines(stream):
+            if problem is None:
+                record = {"line": number, **check(content).to_dict()}
+            else:
+                record = {"line": number, "error": problem}
+                if problem != "empty line":
+                    bad += 1
+                    typer.echo(f"error: {name}:{number}: {problem}", err=True)
+            write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    except BrokenPipeError:
+        raise  # the reader went away: not a reading error
+    except OSError as exc:
+        typer.echo(f"error: cannot read {path}: {exc.strerror or exc}", err=True)
+        return 2
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    out.flush()
+    return 2 if bad else 0
+
+
+def _numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, problem or None) for each line; a line over the limit is skipped, not held in memory."""
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # the rest of the long line
+                raw = stream.readline(MAX_LINE_BYTES + 1)
+            yield number, "", f"line over {MAX_LINE_BYTES:,} bytes"
+            continue
+        raw = raw.rstrip(b"\r\n")
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+        if b"\x00" in raw:
+            yield number, "", "binary data (NUL bytes), not text"
+            continue
+        try:
+            content = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, "", f"not UTF-8 text (byte {exc.start + 1} of the line)"
+            continue
+        yield number, content, None if content.strip() else "empty line"
 
 
 def _fail(message: str, code: int) -> None:

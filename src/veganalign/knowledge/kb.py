@@ -18,6 +18,7 @@ import functools
 import gc
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -27,7 +28,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from veganalign.knowledge.check import CheckResult, Matcher, Vocabulary, key_variants, phrase_key
+from veganalign.knowledge.check import CheckResult, Matcher, Vocabulary, gapped_key, key_variants, phrase_key
 from veganalign.knowledge.schema import Alternative, Entry, KnowledgeFile, Lexicon
 
 try:  # Python >= 3.11
@@ -113,12 +114,15 @@ class KnowledgeBase:
         return len(self._entries)
 
     def lookup(self, name: str) -> Entry | None:
-        """The entry for a name, synonym or E-number (any case, plural, "E 120" spelling)."""
+        """The entry for a name, synonym or E-number (any case, plural, "E 120" spelling).
+
+        A name the lexicon's patterns match as a whole finds the pattern's entry
+        ("laneth-10", "tallowamine"), which may not be one of ``entries``.
+        """
         exact = self._by_name.get(name.strip().casefold())
         if exact is not None:
             return exact
-        key = phrase_key(name, self._matcher.vocabulary.spelling)
-        return self._matcher.lookup_key(key) if key else None
+        return self._matcher.lookup(name)
 
     def alternatives(self, item: str | Entry) -> list[Alternative]:
         """Animal-free alternatives for an item; ``KeyError`` when the item is unknown."""
@@ -131,11 +135,17 @@ class KnowledgeBase:
         """Verdict on an ingredient list, a product or dish description, or a sentence."""
         return self._matcher.check(text)
 
+    def check_many(self, texts: Iterable[str]) -> list[CheckResult]:
+        """``check`` for each text, in order; a bad text (empty, NUL bytes) raises before any is checked."""
+        return self._matcher.check_many(texts)
+
     def source(self, entry: Entry) -> str:
-        """Where an entry is defined, as "file:line"."""
+        """Where an entry is defined, as "file:line" (or the lexicon, for a pattern's own entry)."""
         for e, src in zip(self._entries, self._sources, strict=True):
             if e is entry:
                 return f"{src.file}:{src.line or '?'}"
+        if any(e is entry for e in self._matcher.pattern_entries):
+            return f"{LEXICON_FILE}: patterns"
         raise KeyError(entry.name)
 
 
@@ -209,10 +219,10 @@ def _build_unpaused(files: Sequence[Traversable], lexicon_file: Traversable) -> 
     if lexicon is None:  # keys cannot be made without its spellings: report what was found so far
         raise KnowledgeBaseError(issues)
     vocabulary = Vocabulary(lexicon)
-    phrases = _index(entries, sources, issues, vocabulary)
+    phrases, gapped = _index(entries, sources, issues, vocabulary)
     if issues:
         raise KnowledgeBaseError(issues)
-    return KnowledgeBase(entries, sources, Matcher(entries, phrases, vocabulary))
+    return KnowledgeBase(entries, sources, Matcher(entries, phrases, vocabulary, gapped))
 
 
 def _load_file(file: Traversable, issues: list[KnowledgeIssue]) -> list[tuple[Entry, _Source]]:
@@ -414,20 +424,26 @@ def _message(err: Any) -> str:
 
 def _index(
     entries: Sequence[Entry], sources: Sequence[_Source], issues: list[KnowledgeIssue], vocabulary: Vocabulary
-) -> dict[str, int]:
-    """Phrase keys -> entry index: exact names/synonyms first, then plural/singular forms.
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Phrase keys -> entry index: exact names/synonyms first, then plural/singular forms;
+    and the keys of names with punctuation in them ("propane-1,2-diol") -> entry index.
 
     Exact keys must be unique across the knowledge base. A generated form never
     overrides an exact key ("fries" is whatever entry says "fries", not "fry" + s),
     and between two generated forms the earlier file wins.
     """
     exact: dict[str, int] = {}
+    gapped: dict[str, int] = {}
     for idx, entry in enumerate(entries):
         for phrase in _phrases_of(entry):
             key = phrase_key(phrase, vocabulary.spelling)
             if not key:
                 issues.append(_issue(sources[idx], entry, f"name or synonym {phrase!r} has no words to match"))
                 continue
+            if _PUNCTUATION.search(phrase):  # the cheap test first: most names have none
+                punctuated = gapped_key(phrase, vocabulary.spelling)
+                if punctuated is not None:
+                    gapped.setdefault(punctuated, idx)
             owner = exact.setdefault(key, idx)
             if owner != idx:
                 other = entries[owner]
@@ -445,7 +461,11 @@ def _index(
             continue  # E-numbers have no plural
         for variant in key_variants(key, vocabulary):
             phrases.setdefault(variant, idx)
-    return phrases
+    return phrases, gapped
+
+
+# Punctuation the tokeniser keeps between words ("propane-1,2-diol", "lecithin (soy)").
+_PUNCTUATION = re.compile(r"[,;:()\[\]{}.!?/|]")
 
 
 def _phrases_of(entry: Entry) -> list[str]:
