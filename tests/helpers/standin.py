@@ -47,10 +47,12 @@ def answer_for(messages: list[dict]) -> str:
 def standin_app(delay_s: float = 0.0) -> FastAPI:
     api = FastAPI()
     api.state.seen = []
+    api.state.bodies = []
 
     @api.post("/v1/chat/completions")
     def chat(body: dict):
         api.state.seen.append(body["messages"])
+        api.state.bodies.append(body)
         if delay_s:
             time.sleep(delay_s)
         text = answer_for(body["messages"])

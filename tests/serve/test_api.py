@@ -94,10 +94,13 @@ def test_curl_works(srv):
     assert json.loads(out.stdout)["choices"][0]["message"]["content"]
 
 
-def test_stop_sequences_and_sampling_settings_reach_the_model(upstream, srv):
-    ask(srv, "Name a good lentil dish.", stop=["rice"], temperature=0.7, top_p=0.9, max_tokens=20)
+def test_n_choices_stop_sequences_and_sampling_settings_reach_the_model(upstream, srv):
+    resp = ask(srv, "Name a good lentil dish.", n=2, stop=["rice"], temperature=0.7, top_p=0.9, max_tokens=20)
+    assert [c.index for c in resp.choices] == [0, 1] and all(c.message.content for c in resp.choices)
     sent = upstream.app.state.seen[-1]
     assert sent[-1]["content"] == "Name a good lentil dish."  # the policy goes first, the user's words unchanged
+    body = upstream.app.state.bodies[-1]
+    assert (body["stop"], body["temperature"], body["top_p"], body["max_tokens"]) == (["rice"], 0.7, 0.9, 20)
 
 
 def test_errors_come_in_openais_shape_with_clear_codes(srv):
@@ -111,6 +114,7 @@ def test_errors_come_in_openais_shape_with_clear_codes(srv):
         ({"messages": []}, 422, "messages"),
         ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 99999}, 422, "max_tokens"),
         ({"messages": [{"role": "user", "content": "hi"}], "n": 99}, 422, "n"),
+        ({"messages": [{"role": "user", "content": "hi"}], "n": 2, "stream": True}, 422, "n"),
         ({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, 422, "tools"),
         ({"messages": [{"role": "assistant", "content": "hi"}]}, 400, "messages"),
         ({"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]}, 404, "model"),
@@ -291,12 +295,15 @@ def test_healthz_answers_while_the_backend_is_busy(tmp_path):
             for t in busy:
                 t.start()
             time.sleep(0.3)
-            started = time.perf_counter()
-            r = httpx.get(srv.url.removesuffix("/v1") + "/healthz")
-            took = time.perf_counter() - started
+            took = []
+            for _ in range(5):  # while all eight wait on the slow upstream
+                started = time.perf_counter()
+                r = httpx.get(srv.url.removesuffix("/v1") + "/healthz")
+                took.append(time.perf_counter() - started)
+                assert r.status_code == 200
             for t in busy:
                 t.join()
-            assert r.status_code == 200 and took < 0.1
+            assert sorted(took)[2] < 0.1, took  # the median: one probe can lose the CPU to the test's own threads
 
 
 def test_the_rule_judge_will_not_grade_a_railed_arm_as_independent(upstream, tmp_path, monkeypatch):

@@ -374,6 +374,9 @@ def _prepare(req: ChatRequest, config: ServeConfig, model_id: str, policy, backe
     if req.n > config.max_n:
         raise ApiError(422, f"n {req.n} is over this server's cap of {config.max_n}", "invalid_request_error",
                        "n_too_large", "n")  # fmt: skip
+    if req.stream and req.n > 1:
+        raise ApiError(422, "n > 1 cannot be streamed here: ask for one choice, or turn stream off",
+                       "invalid_request_error", "n_with_stream", "n")  # fmt: skip
     if len(req.stops()) > 4:
         raise ApiError(422, "at most 4 stop sequences", "invalid_request_error", "too_many_stops", "stop")
     messages = [{"role": m.role, "content": m.text()} for m in req.messages]
@@ -469,6 +472,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
     model_id = config.model_id or config.model
     yield _chunk(call, model_id, {"role": "assistant", "content": ""})
     status, events, tokens, finish = "200", [], 0, "stop"
+    task = None
     try:
         if call.explanation is not None:
             yield _chunk(call, model_id, {"content": call.explanation})
@@ -491,9 +495,6 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                 delta = await deltas.get()
                 if delta is None:
                     break
-                if await request.is_disconnected():
-                    task.cancel()
-                    return
                 released, stopped = hold.feed(delta)
                 if released:
                     yield _chunk(call, model_id, {"content": released})
@@ -544,6 +545,9 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
         metrics.backend_errors.inc()
         yield f"data: {json.dumps(error_body(f'the model backend failed: {exc}', 'server_error', 'backend_error'))}\n\n"
     finally:
+        # A client that goes away cancels this generator (starlette watches the connection): stop its sequence too.
+        if task is not None and not task.done():
+            task.cancel()
         elapsed = time.perf_counter() - started
         metrics.requests.labels(status, "true").inc()
         metrics.latency.labels("true").observe(elapsed)
