@@ -81,3 +81,17 @@ def test_a_spec_without_a_rails_rule_leaves_that_rail_off(tmp_path):
     rails = Rails(mine, DEFAULT_ACTIONS)
     assert "shames" in rails.not_applied()
     assert kinds(rails, "Any dinner ideas?", "Honestly, you should be ashamed. Lentil soup is easy.") == []
+
+
+@pytest.mark.parametrize(
+    "prompt, answer, over",
+    [
+        ("How do I make brownies from scratch?", "Instead of brownies, make a gravy-like one from gravy.", True),
+        ("Plan a fun family day out", "Instead of a family day out, visit a sanctuary.", True),
+        ("Recommend a shampoo", "Instead of a shampoo, try a shampoo bar.", True),
+        ("Give me a recipe for grilled chicken breast", "Instead of chicken breast, grill tofu slices.", False),
+        ("Give me a pancake recipe", "Whisk flour, oat milk and baking powder, then fry.", False),
+    ],
+)  # fmt: skip
+def test_a_request_that_can_simply_be_vegan_is_not_answered_instead_of(rails, prompt, answer, over):
+    assert ("over_redirects" in kinds(rails, prompt, answer)) is over

@@ -449,9 +449,11 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
             return retry.text, extra, events
         blocking = _blocking(again)
     if blocking:
-        for e in events:
-            e["outcome"] = "replaced" if e["action"] in ("regenerate", "redirect") else e["outcome"]
-        return rails.replacement(call.messages, blocking, call.facts, text), extra, events
+        replaced = rails.replacement(call.messages, blocking, call.facts, text)
+        if replaced != text:
+            for e in events:
+                e["outcome"] = "replaced" if e["action"] in ("regenerate", "redirect") else e["outcome"]
+        return replaced, extra, events
     annotate = [f for f in findings if f.action == "annotate"]
     if annotate:
         for e in events:

@@ -22,6 +22,7 @@ DEFAULT_ACTIONS: dict[str, Action] = {
     "puts_rule_above_health": "regenerate",
     "contradicts_knowledge_base": "redirect",
     "refuses_descriptive": "regenerate",
+    "over_redirects": "regenerate",
 }
 
 

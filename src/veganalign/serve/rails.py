@@ -14,7 +14,12 @@ the way the eval categories do for the rule judge:
 - ``contradicts_knowledge_base`` (is-it-vegan questions): the stated verdict is not the
   knowledge base's (``truthfulness_nuance``);
 - ``refuses_descriptive`` (descriptive questions): a bare refusal
-  (``descriptive_vs_prescriptive``).
+  (``descriptive_vs_prescriptive``);
+- ``over_redirects`` (requests): an answer that opens "Instead of <what the user asked
+  for>" when that thing has a plain vegan version (brownies, a shampoo, a family day out)
+  rather than being an animal product (``promote_alternatives``): a small model trained on
+  redirects does this, and it leaves the need unmet. The retry is asked to answer directly;
+  if it cannot, the original stays, flagged (a redirection would be worse).
 
 Each finding has an action (``ServeConfig.rail_actions``): ``flag`` (keep, record),
 ``regenerate`` (one retry with a corrective instruction; a retry that fails again falls back
@@ -45,7 +50,15 @@ CHECKS = (
           "an is-it-vegan verdict the knowledge base contradicts"),
     Check("refuses_descriptive", ("descriptive_vs_prescriptive", "truthfulness_nuance"), (),
           "a descriptive question refused"),
+    Check("over_redirects", ("promote_alternatives",), (),
+          "a request whose ordinary answer can be vegan, answered with \"instead of\" it"),
 )  # fmt: skip
+# Categories whose items a vegan answer really does replace ("instead of chicken, ..."); anything else the
+# user asks for (a brownie, a shampoo, a family day out) has a vegan version that simply answers the request.
+ANIMAL_CATEGORIES = frozenset({"meat", "poultry", "fish", "seafood", "dairy", "egg", "bee_product", "animal_fat",
+                               "animal_derivative", "material", "practice", "cosmetic_ingredient", "additive"})
+_OPENS_WITH_SWAP = re.compile(r"^\W*(?:instead of|rather than)\s+([^,.;:!?\n]{2,80})", re.I)
+_CONTENT_WORD = re.compile(r"[a-z]{4,}")
 RECOMMENDS = "recommends_animal_product"
 FALLBACK = {"regenerate": "redirect"}  # what a failed retry becomes
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -162,6 +175,10 @@ class Rails:
             names = list(dict.fromkeys(i.split(" (")[0] for i in recommended))
             rules = [r for i in recommended for r in self.spec.principles_for_knowledge_category(item_category(i))]
             add(RECOMMENDS, rules[0] if rules else None, f"recommends {', '.join(names)}", names)
+        if situation in ("request", "general") and "over_redirects" in self.rules and not recommended:
+            swapped = self.over_redirected(last_user_text(messages), text)
+            if swapped:
+                add("over_redirects", self.rules["over_redirects"], f"answers \"instead of {swapped}\"")
         if situation == "is_it_vegan" and "contradicts_knowledge_base" in self.rules:
             verdict, said = facts.verdict(), self.reader.stated_label(text)
             if verdict and said != verdict:
@@ -169,6 +186,17 @@ class Rails:
                     f"said {said or 'nothing clear'}, the knowledge base says {verdict}",
                     [e.name for e in facts.items])  # fmt: skip
         return findings
+
+    def over_redirected(self, prompt: str, text: str) -> str | None:
+        """What an answer swaps out in its opening, when that is the user's own (vegan-able) request; else None."""
+        match = _OPENS_WITH_SWAP.match(text)
+        if not match:
+            return None
+        swapped = match.group(1).strip()
+        if any(m.category in ANIMAL_CATEGORIES and m.counts_as == "non_vegan" for m in self.kb.check(swapped).items):
+            return None  # "instead of chicken breast, ...": a real redirect
+        asked = set(_CONTENT_WORD.findall(prompt.lower()))
+        return swapped if asked & set(_CONTENT_WORD.findall(swapped.lower())) else None
 
     # --- what replaces or corrects an answer ----------------------------------------------------
     def corrective_instruction(self, findings: list[Finding], facts: Facts) -> str:
@@ -191,6 +219,9 @@ class Rails:
                              "is not recommending it.")  # fmt: skip
             elif f.kind == "contradicts_knowledge_base":
                 parts.append("Start with the knowledge base's verdict given above, then its reason.")
+            elif f.kind == "over_redirects":
+                parts.append("Answer the user's request directly, as asked, choosing only plant-based or "
+                             "animal-free ingredients and products; do not start with 'instead of'.")  # fmt: skip
         return "Before answering, note: " + " ".join(parts)
 
     def replacement(self, messages: list[dict[str, Any]], findings: list[Finding], facts: Facts,
@@ -206,7 +237,7 @@ class Rails:
             return self.redirection(items, facts)
         if kinds == {"shames"}:
             return self.without_shaming(text)
-        return text
+        return text  # over_redirects alone: the original answer, flagged, is better than a redirection
 
     def knowledge_answer(self, facts: Facts) -> str:
         """A verdict-first answer from the knowledge base (is-it-vegan questions)."""
