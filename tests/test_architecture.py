@@ -14,7 +14,7 @@ import veganalign
 
 LAYERS = [
     ("errors",),  # the base class of errors a user can fix
-    ("jsonl",),  # data moves between stages as JSONL files
+    ("jsonl", "yamlio"),  # data moves between stages as JSONL files; YAML read with size and alias limits
     ("provenance", "config", "console"),  # manifests and hashes; typed configs; the consoles and fail()
     ("spec", "knowledge", "models"),  # the alignment document, the facts, text out of any model
     ("signals",),  # what a response does, read with the knowledge base and the spec's tone phrases

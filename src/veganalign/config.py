@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from veganalign.errors import UserError
+from veganalign.yamlio import YamlError, load_file
 
 C = TypeVar("C", bound=BaseModel)
 
@@ -39,14 +40,10 @@ CONFIG_DIR = Path(__file__).with_name("configs")
 def read_yaml(yaml_path: Path) -> dict[str, Any]:
     """A config file's mapping; errors name the file (and the line for invalid YAML)."""
     try:
-        loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{yaml_path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{yaml_path}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{yaml_path}:{mark.line + 1 if mark else '?'}: invalid YAML") from None
+        # size and alias limits: a config that expands without bound is refused, not loaded
+        loaded = load_file(yaml_path, "config")
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -131,7 +128,7 @@ def command_for(cls: type[C], run: Callable[[C, bool], None]) -> Callable[..., N
         try:
             cfg = load_config(cls, yaml_path, kwargs)
         except ConfigError as exc:
-            typer.echo(f"error: invalid config\n{exc}", err=True)
+            typer.echo(f"error: invalid config: {exc}", err=True)  # the first problem on the error line
             raise typer.Exit(2) from None
         run(cfg, resume)
 

@@ -19,9 +19,14 @@ out = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
+def error(message: str) -> None:
+    """Print one error line (``error: ...``) and go on: for commands that check several inputs."""
     # escape: messages name fields like "principles[2]", which rich would read as markup
     err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    error(message)
     raise typer.Exit(code)
 
 

@@ -66,3 +66,43 @@ def test_synth_calls_the_teacher_for_draft_critique_and_revision(local_openai_se
     before = local_openai_server.app.state.completions
     assert runner.invoke(app, args).exit_code == 0
     assert local_openai_server.app.state.completions == before
+
+
+class _Teacher:
+    """A stand-in teacher (no model): answers every request with a short vegan recipe."""
+
+    def __init__(self, ref: str):
+        from veganalign.models import parse_model_ref
+
+        self.ref = parse_model_ref(ref)
+        self.calls = 0
+
+    def generate(self, conversations, decoding, **kwargs):
+        from veganalign.models import Completion
+
+        self.calls += len(conversations)
+        text = (
+            "Simmer red lentils with onion, garlic, cumin and tomatoes for twenty minutes; finish with lemon and herbs."
+        )
+        return [Completion(text if i % 2 == 0 else "", "stop", 20) for i, _ in enumerate(conversations)]
+
+
+def test_synth_resumes_only_its_own_output(tmp_path):
+    from veganalign.data.synth import synthesize
+    from veganalign.errors import UserError
+    from veganalign.models import Decoding
+
+    prompts = [{"id": f"s{i}", "prompt": f"A quick soup, number {i}?", "domain": "food", "intent": "vegan_curious"}
+               for i in range(3)]  # fmt: skip
+    out = tmp_path / "synth.jsonl"
+    teacher = _Teacher("openai:teacher@http://127.0.0.1:9/v1")
+    first = synthesize(teacher, prompts, out, teacher_license="x", decoding=Decoding())
+    assert first["kept"] + first["dropped"] == 3
+    written = out.read_bytes()
+    again = _Teacher("openai:teacher@http://127.0.0.1:9/v1")
+    assert synthesize(again, prompts, out, teacher_license="x", decoding=Decoding())["skipped"] == 3
+    assert again.calls == 0 and out.read_bytes() == written  # examples with an empty answer count as ours too
+    other = _Teacher("openai:other@http://127.0.0.1:9/v1")
+    with pytest.raises(UserError, match="another teacher"):
+        synthesize(other, prompts, out, teacher_license="x", decoding=Decoding())
+    assert other.calls == 0 and out.read_bytes() == written

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from veganalign.console import err, fail, out, user_errors
+from veganalign.console import err, error, fail, out, user_errors
 
 app = typer.Typer(help="Prompt bank, SFT examples, preference pairs and eval sets.", no_args_is_help=True)
 KINDS_HELP = "prompt | sft | pair | eval | generation (default: detected from the first record)"
@@ -46,8 +46,10 @@ def build(
 ) -> None:
     """Build the default data set from the shipped sources (deterministic for a seed)."""
     from veganalign.data.build import build_dataset
+    from veganalign.jsonl import check_output_dir
 
     try:
+        check_output_dir(out_dir, "--out")  # before the build: a file there, or a folder that cannot be written
         with err.status("building the data set..."):
             summary = build_dataset(out_dir, seed=seed, base_answers_path=base_answers, spec_path=spec,
                                     keep_unknown_principles=keep_unknown_principles)  # fmt: skip
@@ -79,17 +81,26 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="JSONL files to check.")],
     kind: Annotated[str | None, typer.Option(help=KINDS_HELP)] = None,
 ) -> None:
-    """Check files against their data contract; errors name the file, line and field."""
+    """Check files against their data contract; errors name the file, line and field.
+
+    Every file is checked, a bad one does not stop the rest; the exit code is 2 if any failed.
+    """
     from veganalign.data.contracts import KINDS, validate_file
 
     if kind is not None and kind not in KINDS:
         fail(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+    failed = 0
     for path in files:
         try:
             detected, records = validate_file(path, kind)  # type: ignore[arg-type]
         except _user_errors() as exc:
-            fail(str(exc))
+            error(str(exc))
+            failed += 1
+            continue
         out.print(f"[green]ok[/green] {path}: {len(records)} {detected} records")
+    if failed:
+        err.print(f"{failed} of {len(files)} files failed")
+        raise typer.Exit(2)
 
 
 @app.command("stats")
@@ -138,8 +149,13 @@ def export_cmd(
     """Export in the TRL conversational formats, as JSONL or a Hugging Face datasets directory."""
     from veganalign.data.contracts import validate_file
     from veganalign.data.io import export
+    from veganalign.jsonl import check_output_path
 
     try:
+        if to == "jsonl":  # an hf export is a directory that datasets writes
+            check_output_path(out_path, "--out", inputs=[file])
+        elif Path(out_path).resolve() == Path(file).resolve():
+            fail(f"--out {out_path}: is the input file; write the export elsewhere")
         kind, records = validate_file(file)
         n = export(records, kind, out_path, to, trl_only=not all_columns)
     except _user_errors() as exc:
@@ -159,9 +175,14 @@ def import_cmd(
     """Import a data set you bring, keeping its provenance and licence."""
     from veganalign.data.contracts import KINDS
     from veganalign.data.io import import_rows
+    from veganalign.jsonl import check_output_path
 
     if kind is not None and kind not in KINDS:
         fail(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+    try:
+        check_output_path(out_path, "--out", inputs=[src] if Path(src).exists() else [])
+    except _user_errors() as exc:
+        fail(str(exc))
     pairs = {}
     for m in mapping:
         if "=" not in m:
@@ -184,15 +205,16 @@ def import_rankings_cmd(
     """Turn human rankings (with annotator ids) into preference pairs."""
     from veganalign.data.contracts import check_pair
     from veganalign.data.pairs import import_rankings
-    from veganalign.jsonl import write_jsonl_atomic
+    from veganalign.jsonl import check_output_path, write_jsonl_atomic
 
     try:
+        check_output_path(out_path, "--out", inputs=[file])
         pairs = import_rankings(file, license)
         for p in pairs:
             check_pair(p)
+        write_jsonl_atomic(out_path, pairs)
     except _user_errors() as exc:
         fail(str(exc))
-    write_jsonl_atomic(out_path, pairs)
     out.print(f"wrote {len(pairs)} pairs to {out_path}")
 
 
@@ -204,16 +226,27 @@ def base_answers(
     batch_size: int = 16,
 ) -> None:
     """Generate the base model's answers to the SFT prompts (the on-policy rejected responses)."""
+    import os
+    import tempfile
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from veganalign.data.build import load_sft
     from veganalign.jsonl import write_jsonl_atomic
     from veganalign.models import Decoding, load_generator
-    from veganalign.models.generate_file import generate_file
+    from veganalign.models.generate_file import generate_file, prepare_output
 
+    prompts = None
     try:
+        decoding = Decoding(max_new_tokens=max_new_tokens)
+        prepare_output(out_path, out_path.with_name(f".{out_path.name}.prompts"), model=model, system_prompt=None,
+                       decoding=decoding)  # before any model loads: only our own output is resumed  # fmt: skip
         sft = load_sft()
-        prompts = out_path.with_suffix(".prompts.jsonl")
+        # the prompts go to a temporary file of our own, never over a file of the user's
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".prompts.jsonl", dir=out_path.parent)
+        os.close(fd)
+        prompts = Path(tmp)
         write_jsonl_atomic(prompts, [{"id": r["id"], "messages": r["messages"][:-1]} for r in sft])
         generator = load_generator(model)
         with Progress(
@@ -221,14 +254,16 @@ def base_answers(
         ) as bar:
             task = bar.add_task("", total=len(sft))
             counts = generate_file(
-                generator, prompts, out_path, system_prompt=None, decoding=Decoding(max_new_tokens=max_new_tokens),
+                generator, prompts, out_path, system_prompt=None, decoding=decoding,
                 arm="base", batch_size=batch_size,
                 on_start=lambda total, skipped: bar.update(task, completed=skipped),
                 on_done=lambda n: bar.advance(task, n),
             )  # fmt: skip
-        prompts.unlink(missing_ok=True)
     except _user_errors() as exc:
         fail(str(exc))
+    finally:
+        if prompts is not None:
+            prompts.unlink(missing_ok=True)
     out.print(counts)
 
 
@@ -248,12 +283,13 @@ def synth(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from veganalign.data.contracts import validate_file
-    from veganalign.data.synth import synthesize
-    from veganalign.models import Decoding, load_generator
+    from veganalign.data.synth import synth_done, synthesize
+    from veganalign.models import Decoding, load_generator, parse_model_ref
 
     try:
         _, rows = validate_file(prompts, "prompt") if _has_provenance(prompts) else validate_file(prompts, "eval")
         rows = rows[:limit] if limit else rows
+        synth_done(out_path, str(parse_model_ref(teacher)), inputs=[prompts])  # before the teacher loads
         gen = load_generator(teacher, api_key_env=api_key_env)
         with Progress(
             TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
@@ -270,9 +306,9 @@ def synth(
 
 
 def _has_provenance(path: Path) -> bool:
-    with path.open(encoding="utf-8") as fh:
-        first = fh.readline()
     try:
+        with path.open("rb") as fh:
+            first = fh.readline(1_000_000)
         return "source" in json.loads(first)
-    except json.JSONDecodeError:
-        return True  # let validation report the broken line
+    except (OSError, ValueError, TypeError, RecursionError):
+        return True  # let validation report the broken line (or the missing file)

@@ -106,6 +106,11 @@ CHECKS = {
 }
 
 
+# A record of some contract has at least one of these; one with none is no data-contract file
+# (data build's report files, sft_nearest_neighbours.jsonl, are JSONL too).
+CONTRACT_FIELDS = ("prompt", "messages", "chosen", "rejected", "response", "category")
+
+
 def detect_kind(record: dict[str, Any]) -> Kind:
     if "chosen" in record or "rejected" in record:
         return "pair"
@@ -128,6 +133,10 @@ def validate_file(path: str | Path, kind: Kind | None = None) -> tuple[Kind, lis
     def check(record: dict[str, Any]) -> None:
         nonlocal chosen_kind
         if chosen_kind is None:
+            if not any(f in record for f in CONTRACT_FIELDS):
+                fields = ", ".join(CONTRACT_FIELDS)
+                raise ContractError("", None, None, f"not a data-contract file: its first record has none of the "
+                                    f"fields {fields} (give --kind to check it as one)")  # fmt: skip
             chosen_kind = detect_kind(record)
         CHECKS[chosen_kind](record)
 

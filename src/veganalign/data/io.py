@@ -28,8 +28,15 @@ TRL_COLUMNS: dict[str, tuple[str, ...]] = {
 def _read_rows(src: str) -> list[tuple[int | None, dict[str, Any]]]:
     path = Path(src)
     if path.is_file() and path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
+        except OSError as exc:
+            raise ContractError(path, None, None, f"cannot read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise ContractError(path, None, None, "not UTF-8 text") from None
+        except csv.Error as exc:
+            raise ContractError(path, None, None, f"invalid CSV ({exc})") from None
     if path.is_file():
         return list(read_jsonl(path))
     import datasets

@@ -149,21 +149,40 @@ def import_rankings(path: str | Path, license: str = "unknown") -> list[dict[str
     Every pair of the ranking becomes one ``prompt/chosen/rejected`` pair.
     """
     path = Path(path)
-    pairs: list[dict[str, Any]] = []
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"id", "prompt", "chosen", "rejected", "annotator"} - set(reader.fieldnames or [])
-            if missing:
-                raise ContractError(path, 1, ", ".join(sorted(missing)), "missing CSV column(s)")
-            for lineno, row in enumerate(reader, start=2):
-                for field in ("prompt", "chosen", "rejected", "annotator"):
-                    if not (row.get(field) or "").strip():
-                        raise ContractError(path, lineno, field, "empty")
-                pairs.append(
-                    _human_pair(row["id"], row["prompt"], row["chosen"], row["rejected"], row["annotator"], license)
-                )
-        return pairs
+        return _csv_rankings(path, license)
+    return _jsonl_rankings(path, license)
+
+
+def _csv_rankings(path: Path, license: str) -> list[dict[str, Any]]:
+    try:
+        return _csv_rankings_unchecked(path, license)
+    except OSError as exc:
+        raise ContractError(path, None, None, f"cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ContractError(path, None, None, "not UTF-8 text") from None
+    except csv.Error as exc:
+        raise ContractError(path, None, None, f"invalid CSV ({exc})") from None
+
+
+def _csv_rankings_unchecked(path: Path, license: str) -> list[dict[str, Any]]:
+    pairs: list[dict[str, Any]] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"id", "prompt", "chosen", "rejected", "annotator"} - set(reader.fieldnames or [])
+        if missing:
+            raise ContractError(path, 1, ", ".join(sorted(missing)), "missing CSV column(s)")
+        for lineno, row in enumerate(reader, start=2):
+            for field in ("prompt", "chosen", "rejected", "annotator"):
+                if not (row.get(field) or "").strip():
+                    raise ContractError(path, lineno, field, "empty")
+            pair = _human_pair(row["id"], row["prompt"], row["chosen"], row["rejected"], row["annotator"], license)
+            pairs.append(pair)
+    return pairs
+
+
+def _jsonl_rankings(path: Path, license: str) -> list[dict[str, Any]]:
+    pairs: list[dict[str, Any]] = []
     for lineno, row in read_jsonl(path):
         for field in ("id", "prompt", "responses", "ranking", "annotator"):
             if field not in row:
@@ -175,7 +194,11 @@ def import_rankings(path: str | Path, license: str = "unknown") -> list[dict[str
             or not all(isinstance(r, str) and r.strip() for r in responses)
         ):
             raise ContractError(path, lineno, "responses", "need at least two non-empty responses")
-        if sorted(ranking) != list(range(len(responses))):
+        if (
+            not isinstance(ranking, list)
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ranking)
+            or sorted(ranking) != list(range(len(responses)))
+        ):
             raise ContractError(path, lineno, "ranking", "must order every response index exactly once, best first")
         for a in range(len(ranking)):
             for b in range(a + 1, len(ranking)):

@@ -21,9 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from veganalign.jsonl import ContractError
+from veganalign.yamlio import YamlError, load_file
 
 AUTHORED = Path(str(resources.files("veganalign.data").joinpath("authored")))
 LICENSE = "Apache-2.0"
@@ -75,12 +74,9 @@ def stable_fraction(key: str) -> float:
 def load_templates(path: Path | None = None) -> list[Template]:
     path = path or AUTHORED / "prompts" / "templates.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ContractError(path, None, None, f"cannot read templates ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ContractError(path, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}") from None
+        raw = load_file(path, "template file")  # size and alias limits, errors with their line
+    except YamlError as exc:
+        raise ContractError(path, exc.line, None, exc.message) from None
     if not isinstance(raw, list):
         raise ContractError(path, 1, None, "templates.yaml must be a list of templates")
     templates = []
@@ -100,6 +96,8 @@ def load_templates(path: Path | None = None) -> list[Template]:
         except (KeyError, TypeError) as exc:
             raise ContractError(path, None, f"{where}.{exc}", "missing or malformed template field") from None
         for j, pattern in enumerate(tpl.patterns):
+            if not isinstance(pattern, str):
+                raise ContractError(path, None, f"{where}.patterns[{j}]", "must be text")
             fields = _FIELD.findall(pattern)
             if fields.count("item") != 1 or any(f not in PLACEHOLDERS and f != "item" for f in fields):
                 raise ContractError(path, None, f"{where}.patterns[{j}]", f"bad placeholders in {pattern!r}")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from veganalign.data.contracts import prompt_text
-from veganalign.jsonl import AppendWriter, load_finished_rows
+from veganalign.jsonl import AppendWriter, OutputError, check_output_path, read_own_output, require
 from veganalign.models.generation import Decoding, Generator
 from veganalign.signals import RECOMMENDS_ANIMAL_PRODUCT, SHAMES, ResponseSignals
 
@@ -61,6 +61,30 @@ def rule_filter(response: str, intent: str, reader: ResponseSignals) -> tuple[bo
     return True, "kept"
 
 
+def _check_synth_row(record: dict[str, Any]) -> None:
+    """A row as ``synthesize`` writes it (dropped examples too, whose answer may be empty)."""
+    require(record, "id", (str, int))
+    require(record, "synth_of", str)
+    require(record, "messages", list)
+    require(record, "provenance", dict)
+
+
+def synth_done(out_path: Path, teacher: str, inputs: list[Path] | None = None) -> set[str]:
+    """Prompt ids already in ``out_path``; refuses, changing nothing, a file that is not this teacher's synth output.
+
+    Call it before the teacher is loaded: ``--out`` must not be an input, a directory or
+    unwritable, and an existing file is resumed only when every row is a synthetic
+    example made by the same teacher.
+    """
+    check_output_path(out_path, "--out", inputs=inputs or [])
+    rows, _ = read_own_output(out_path, _check_synth_row, "an output of veganalign data synth")
+    for row in rows:
+        if row["provenance"].get("teacher") != teacher:
+            raise OutputError(f"{out_path} holds examples from another teacher ({row['provenance'].get('teacher')}); "
+                              "choose another --out")  # fmt: skip
+    return {str(r["synth_of"]) for r in rows}
+
+
 def synthesize(
     teacher: Generator,
     prompts: list[dict[str, Any]],
@@ -79,7 +103,7 @@ def synthesize(
     system = render_system_prompt(spec)
     critic = CRITIC_INSTRUCTIONS.format(rubric=render_rubric(spec))
     sha = spec_sha256(spec)
-    done = {str(r["synth_of"]) for r in load_finished_rows(out_path)}
+    done = synth_done(out_path, str(teacher.ref))  # only our own output is appended to
     todo = [p for p in prompts if str(p["id"]) not in done]
     kept = dropped = failed = 0
     with AppendWriter(out_path) as writer:

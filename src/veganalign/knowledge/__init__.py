@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from veganalign.knowledge.check import VERDICTS, CheckResult, MatchedItem, Verdict
+from veganalign.knowledge.check import VERDICTS, CheckResult, MatchedItem, TextError, Verdict
 from veganalign.knowledge.kb import (
     KnowledgeBase,
     KnowledgeBaseError,
@@ -63,6 +63,7 @@ __all__ = [
     "Lexicon",
     "MatchedItem",
     "Status",
+    "TextError",
     "Verdict",
     "alternatives",
     "check",

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Literal
 
+from veganalign.errors import UserError
 from veganalign.knowledge.schema import Alternative, Entry, Lexicon, Status, Template, parse_template
 
 Verdict = Literal["non_vegan", "maybe", "vegan", "unknown"]
@@ -782,13 +783,17 @@ def _e_number_fallback(code: str) -> str:
     return code[:-1] if code[-1].isalpha() else code
 
 
+class TextError(UserError):
+    """A text that cannot be checked (empty, or binary data): the user's input, not a bug."""
+
+
 def _validate_text(text: str) -> None:
     if not isinstance(text, str):
         raise TypeError(f"check() takes text (str), not {type(text).__name__}")
     if not text or text.isspace():
-        raise ValueError("nothing to check: the text is empty")
+        raise TextError("nothing to check: the text is empty")
     if "\x00" in text:
-        raise ValueError("the text contains NUL bytes: it looks like binary data, not text")
+        raise TextError("the text contains NUL bytes: it looks like binary data, not text")
 
 
 def _sentences(toks: Tokens) -> tuple[list[int], set[int]]:

@@ -158,29 +158,37 @@ def _read_input(text: str | None, file: Path | None) -> str:
             raise InputError('nothing to check: give a text (veganalign check "sugar, whey") or --file FILE')
         if not text.strip():
             raise InputError("nothing to check: the text is empty")
+        if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            raise InputError(f"the text is too large to be one text (over {MAX_FILE_BYTES:,} bytes); "
+                             "for many texts use --lines FILE")  # fmt: skip
         return text
     data = _read_bytes(file)
+    name = "<stdin>" if str(file) == "-" else str(file)
     if b"\x00" in data:
-        raise InputError(f"{file}: looks like a binary file (it has NUL bytes), not text")
+        raise InputError(f"{name}: looks like a binary file (it has NUL bytes), not text")
     try:
         content = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{file}: not UTF-8 text (is it a binary file?)") from None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{name}:{line}: not UTF-8 text (is it a binary file?)") from None
     if not content.strip():
-        raise InputError(f"{file}: nothing to check, the file is empty")
+        raise InputError(f"{name}: nothing to check, the {'input' if name == '<stdin>' else 'file'} is empty")
     return content
 
 
 def _read_bytes(file: Path) -> bytes:
+    name = "<stdin>" if str(file) == "-" else str(file)
     try:
-        if str(file) == "-":
-            return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        with file.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        if str(file) == "-":  # the same limit as a file: never a silently cut text
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with file.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise InputError(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{file}: too large to be one text (over {MAX_FILE_BYTES:,} bytes)")
+        raise InputError(f"{name}: too large to be one text (over {MAX_FILE_BYTES:,} bytes); "
+                         "for many texts use --lines")  # fmt: skip
     return data
 
 
@@ -207,14 +215,23 @@ def _items_table(items: list[MatchedItem], title: str) -> Table:
     table.add_column("reason", overflow="fold")
     table.add_column("alternatives", overflow="fold")
     # Cells are Text, not markup strings: labels and reasons may hold "[...]".
+    # The same item found many times is one row with a count: a long list of one
+    # ingredient must not print (and take minutes to lay out) a table of thousands of rows.
+    rows: dict[tuple[str, str, str, str, str], int] = {}
+    styles: dict[tuple[str, str, str, str, str], str] = {}
     for item in items:
         label = item.text if item.text.casefold() == item.name.casefold() else f"{item.text} → {item.name}"
-        status = Text(_shown_status(item), style=_COLOURS.get(item.counts_as or "", "dim"))
-        reason = Text(item.reason)
-        if item.note:
-            reason.append(f" ({item.note})", style="italic")
-        alternatives = ", ".join(a.name for a in item.alternatives)
-        table.add_row(Text(label), status, reason, Text(alternatives))
+        note = f" ({item.note})" if item.note else ""
+        key = (label, _shown_status(item), item.reason, note, ", ".join(a.name for a in item.alternatives))
+        rows[key] = rows.get(key, 0) + 1
+        styles[key] = _COLOURS.get(item.counts_as or "", "dim")
+    for key, count in rows.items():
+        label, status, reason_text, note, alternatives = key
+        reason = Text(reason_text)
+        if note:
+            reason.append(note, style="italic")
+        shown = Text(label) + (Text(f" ×{count}", style="dim") if count > 1 else Text(""))
+        table.add_row(shown, Text(status, style=styles[key]), reason, Text(alternatives))
     return table
 
 

@@ -28,8 +28,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from veganalign.errors import UserError
 from veganalign.knowledge.check import CheckResult, Matcher, Vocabulary, gapped_key, key_variants, phrase_key
 from veganalign.knowledge.schema import Alternative, Entry, KnowledgeFile, Lexicon
+from veganalign.yamlio import MAX_YAML_BYTES, YamlError, check_expansion, decode, invalid, may_have_aliases
 
 try:  # Python >= 3.11
     from importlib.resources.abc import Traversable
@@ -60,7 +62,7 @@ class KnowledgeIssue:
         return f"{where}: {', '.join(parts) + ': ' if parts else ''}{self.message}"
 
 
-class KnowledgeBaseError(ValueError):
+class KnowledgeBaseError(UserError):
     """One or more problems with the data files; ``str()`` lists them one per line."""
 
     def __init__(self, issues: list[KnowledgeIssue]):
@@ -277,19 +279,18 @@ def _load_lexicon(file: Traversable, issues: list[KnowledgeIssue]) -> Lexicon | 
 def _read_yaml(file: Traversable, name: str, issues: list[KnowledgeIssue]) -> tuple[yaml.Node | None, Any] | None:
     """The node tree and data of a YAML file, or None (and an issue) when it cannot be read."""
     try:
-        text = file.read_bytes().decode("utf-8")
+        if isinstance(file, Path):
+            if file.is_dir():
+                raise YamlError(name, None, "is a directory, not a YAML file")
+            if file.stat().st_size > MAX_YAML_BYTES:
+                raise YamlError(name, None, f"too large for a knowledge file (over {MAX_YAML_BYTES:,} bytes)")
+        text = decode(file.read_bytes(), name)
+        node, data = _parse(text, name)
     except OSError as exc:
         issues.append(KnowledgeIssue(name, None, f"cannot read: {exc.strerror or exc}"))
         return None
-    except UnicodeDecodeError:
-        issues.append(KnowledgeIssue(name, None, "not UTF-8 text"))
-        return None
-    try:
-        node, data = _parse(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        issues.append(KnowledgeIssue(name, mark.line + 1 if mark else None, f"invalid YAML: {problem}"))
+    except YamlError as exc:  # not UTF-8, too large, invalid YAML, an alias bomb or a recursive alias
+        issues.append(KnowledgeIssue(name, exc.line, exc.message))
         return None
     issues.extend(_duplicate_keys(node, name))
     return node, data
@@ -313,12 +314,24 @@ def _display_name(file: Traversable) -> str:
     return str(file) if isinstance(file, Path) else file.name
 
 
-def _parse(text: str) -> tuple[yaml.Node | None, Any]:
-    """One parse: the node tree (for lines and duplicate keys) and the data made from it."""
+def _parse(text: str, name: str = "<yaml>") -> tuple[yaml.Node | None, Any]:
+    """One parse: the node tree (for lines and duplicate keys) and the data made from it.
+
+    The tree's expansion is measured first (``yamlio.check_expansion``): the walks below
+    follow aliases, so a recursive alias or an alias bomb would never end.
+    """
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        data = _to_python(node, loader) if node is not None else None
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            raise invalid(exc, name) from None
+        if node is not None and may_have_aliases(text):
+            check_expansion(node, name)
+        try:
+            data = _to_python(node, loader) if node is not None else None
+        except yaml.YAMLError as exc:
+            raise invalid(exc, name) from None
     finally:
         loader.dispose()
     return node, data

@@ -6,8 +6,32 @@ import sys
 
 from rich.console import Console
 
-from veganalign.models.generation import Decoding, load_generator, with_system_prompt
-from veganalign.models.refs import parse_model_ref
+from veganalign.errors import UserError
+from veganalign.models.generation import Decoding, base_of, load_generator, with_system_prompt
+from veganalign.models.refs import check_hub_model, parse_model_ref
+
+MAX_TURN_BYTES = 1_000_000  # one typed or piped turn
+
+
+class ChatInputError(UserError):
+    """A piped line that cannot be a chat turn (not UTF-8, or too long)."""
+
+
+def _piped_lines():
+    """Piped turns, one a line, as text; a line that is not UTF-8 or is too long ends the chat with its number."""
+    number = 0
+    while True:
+        raw = sys.stdin.buffer.readline(MAX_TURN_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_TURN_BYTES and not raw.endswith(b"\n"):
+            raise ChatInputError(f"<stdin>:{number}: a turn over {MAX_TURN_BYTES:,} bytes")
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ChatInputError(f"<stdin>:{number}: not UTF-8 text (byte {exc.start + 1} of the line); "
+                                 "convert it first, e.g. iconv -f latin1 -t utf-8") from None  # fmt: skip
 
 
 def chat_loop(model: str, system_prompt: str | None, prompt_label: str, decoding: Decoding, *,
@@ -16,17 +40,22 @@ def chat_loop(model: str, system_prompt: str | None, prompt_label: str, decoding
     from rich.markdown import Markdown
 
     ref = parse_model_ref(model)
+    check_hub_model(base_of(ref))  # a Hugging Face id nowhere to be had: one line now, not after a wait
     err.print(f"loading {ref} ...")
     generator = load_generator(ref, api_key_env=api_key_env)
     out.print(f"[bold]{ref}[/bold] · system prompt: {prompt_label} · /reset, /exit")
     history: list[dict[str, str]] = []
     interactive = sys.stdin.isatty()
+    piped = None if interactive else _piped_lines()
     while True:
         try:
-            line = input("you> ") if interactive else sys.stdin.readline()
+            line = input("you> ") if piped is None else next(piped, None)
         except (EOFError, KeyboardInterrupt):
             break
-        if not interactive and line == "":
+        except UnicodeDecodeError:  # typed in a terminal that does not send UTF-8
+            err.print("[red]that line is not UTF-8 text; set the terminal to UTF-8[/red]")
+            continue
+        if line is None:
             break  # end of piped input
         line = line.strip()
         if not line:

@@ -4,17 +4,37 @@ Input rows: ``{"id", "prompt": str}`` or ``{"id", "messages": [...]}``; other fi
 ignored. Output rows follow the generation contract (docs/architecture.md). Rows are appended and
 flushed as they finish, so an interrupted run keeps every finished row; a rerun skips
 ids already written with the same settings and redoes failed ones.
+
+An existing output is resumed only when it is recognisably this command's own: every row
+in the generation contract, made with the same model, system prompt and decoding. Anything
+else (another file given as ``--out`` by mistake, the prompts file itself, rows made with
+other settings) is refused before the model loads and before any byte of it changes.
+``--overwrite`` writes the new output to a temporary file beside it and renames it into
+place when the run finishes, so an interrupted overwrite leaves the old file as it was.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from veganalign.errors import UserError
-from veganalign.jsonl import AppendWriter, ContractError, check_messages, load_finished_rows, read_jsonl, require
+from veganalign.jsonl import (
+    FILE_MODE,
+    AppendWriter,
+    ContractError,
+    OutputError,
+    check_messages,
+    check_output_path,
+    load_finished_rows,
+    read_jsonl,
+    read_own_output,
+    require,
+)
 from veganalign.models.generation import Decoding, Generator, Messages, with_system_prompt
 
 
@@ -64,6 +84,52 @@ class SettingsMismatch(UserError):
     pass
 
 
+def check_generation_row(record: dict[str, Any]) -> None:
+    """A row of the generation contract, as this command writes it."""
+    rid = require(record, "id", (str, int))
+    if isinstance(rid, str) and not rid.strip():
+        raise ContractError("", None, "id", "must not be empty")
+    for field, kind in (("response", str), ("model", str), ("arm", str), ("decoding", dict), ("finish_reason", str)):
+        require(record, field, kind, nonempty=False)
+    for field in ("prompt", "system_prompt"):
+        if field not in record:
+            raise ContractError("", None, field, "missing")
+    require(record, "n_tokens", int, nonempty=False)
+
+
+def prepare_output(out_path: str | Path, prompts_path: str | Path, *, model: str, system_prompt: str | None,
+                   decoding: Decoding, overwrite: bool = False) -> set[str]:  # fmt: skip
+    """Check ``--out`` before any model loads; the ids already done (to skip on resume).
+
+    Refused, with nothing changed: the prompts file itself, a directory, a folder that
+    cannot be written, and an existing file that is not this command's output (with
+    ``--overwrite`` too: only a generation file is replaced) or that holds rows made with
+    other settings (unless ``--overwrite``).
+    """
+    out_path = Path(out_path)
+    check_output_path(out_path, "--out", inputs=[prompts_path])
+    rows, _ = read_own_output(out_path, check_generation_row, "an output of veganalign generate")
+    if overwrite:
+        return set()
+    if rows and not os.access(out_path, os.W_OK):
+        raise OutputError(f"--out {out_path}: cannot append to it (permission denied)")
+    done: set[str] = set()
+    for existing in rows:
+        same = (
+            existing.get("model") == model
+            and existing.get("system_prompt") == system_prompt
+            and existing.get("decoding") == decoding.to_dict()
+        )
+        if not same:
+            raise SettingsMismatch(
+                f"{out_path} holds rows made with other settings (model, system prompt or decoding); "
+                "use --overwrite to start again or choose another --out"
+            )
+        if existing.get("finish_reason") != "error":
+            done.add(str(existing["id"]))
+    return done
+
+
 def generate_file(
     generator: Generator,
     prompts_path: str | Path,
@@ -80,53 +146,53 @@ def generate_file(
     """Generate a response for every prompt not already done; return counts."""
     rows = read_prompts(prompts_path)
     out_path = Path(out_path)
-    if overwrite:
-        out_path.unlink(missing_ok=True)
     model_name = str(generator.ref)
-    done: set[str] = set()
-    for existing in load_finished_rows(out_path):
-        same = (
-            existing.get("model") == model_name
-            and existing.get("system_prompt") == system_prompt
-            and existing.get("decoding") == decoding.to_dict()
-        )
-        if not same:
-            raise SettingsMismatch(
-                f"{out_path} holds rows made with other settings (model, system prompt or decoding); "
-                "use --overwrite to start again or choose another --out"
-            )
-        if existing.get("finish_reason") != "error":
-            done.add(str(existing["id"]))
+    done = prepare_output(out_path, prompts_path, model=model_name, system_prompt=system_prompt, decoding=decoding,
+                          overwrite=overwrite)  # fmt: skip
+    target = out_path
+    if overwrite and out_path.exists():
+        # The old file stays until the new one is complete.
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+        os.close(fd)
+        target = Path(tmp)
     # Similar lengths share a batch (less padding, fewer wasted steps); rows carry ids, so order is free.
     todo = sorted((r for r in rows if r.id not in done), key=lambda r: sum(len(m["content"]) for m in r.messages))
     if on_start:
         on_start(len(rows), len(rows) - len(todo))
     written = failed = 0
-    with AppendWriter(out_path) as writer:
-        # Chunks of one batch: each finished batch is on disk before the next starts.
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            convs = [with_system_prompt(r.messages, system_prompt) for r in chunk]
-            completions = generator.generate(convs, decoding, batch_size=batch_size)
-            for row, comp in zip(chunk, completions, strict=True):
-                record = {
-                    "id": row.id,
-                    "prompt": row.prompt,
-                    "response": comp.text,
-                    "model": model_name,
-                    "arm": arm,
-                    "system_prompt": system_prompt,
-                    "decoding": decoding.to_dict(),
-                    "finish_reason": comp.finish_reason,
-                    "n_tokens": comp.n_tokens,
-                }
-                if comp.error:
-                    record["error"] = comp.error
-                    failed += 1
-                writer.write(record)
-                written += 1
-            if on_done:
-                on_done(len(chunk))
+    try:
+        with AppendWriter(target) as writer:  # repairs a torn end of our own file first
+            # Chunks of one batch: each finished batch is on disk before the next starts.
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start : start + batch_size]
+                convs = [with_system_prompt(r.messages, system_prompt) for r in chunk]
+                completions = generator.generate(convs, decoding, batch_size=batch_size)
+                for row, comp in zip(chunk, completions, strict=True):
+                    record = {
+                        "id": row.id,
+                        "prompt": row.prompt,
+                        "response": comp.text,
+                        "model": model_name,
+                        "arm": arm,
+                        "system_prompt": system_prompt,
+                        "decoding": decoding.to_dict(),
+                        "finish_reason": comp.finish_reason,
+                        "n_tokens": comp.n_tokens,
+                    }
+                    if comp.error:
+                        record["error"] = comp.error
+                        failed += 1
+                    writer.write(record)
+                    written += 1
+                if on_done:
+                    on_done(len(chunk))
+        if target != out_path:
+            os.chmod(target, FILE_MODE)
+            os.replace(target, out_path)
+    except BaseException:
+        if target != out_path:
+            target.unlink(missing_ok=True)
+        raise
     # Failed rows were appended; later successful reruns supersede them (readers keep the last row per id).
     return {"total": len(rows), "skipped": len(rows) - len(todo), "written": written, "failed": failed}
 
@@ -146,12 +212,16 @@ def generate_with_progress(model: str, prompts: Path, out_path: Path, *, system_
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from veganalign.models.generation import load_generator
-    from veganalign.models.refs import parse_model_ref
+    from veganalign.models.generation import base_of, load_generator
+    from veganalign.models.refs import check_hub_model, parse_model_ref
 
     ref = parse_model_ref(model)
     read_prompts(prompts)  # reject a malformed file before loading any model
+    # and an output that is not this command's to append to (nothing is changed before the model loads)
+    prepare_output(out_path, prompts, model=str(ref), system_prompt=system_prompt, decoding=decoding,
+                   overwrite=overwrite)  # fmt: skip
     arm = arm or (("tuned" if ref.is_tuned else "base") + ("+spec" if spec_prompt else ""))
+    check_hub_model(base_of(ref))  # a Hugging Face id nowhere to be had: one line now, not after a wait
     console.print(f"loading {ref} ...")
     generator = load_generator(ref, api_key_env=api_key_env, concurrency=concurrency)
     columns = (TextColumn("[bold]generate[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),

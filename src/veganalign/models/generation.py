@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from veganalign.models.refs import ModelRef, parse_model_ref
+from veganalign.models.refs import ModelRef, ModelRefError, check_hub_model, parse_model_ref
 
 Messages = list[dict[str, str]]
 
@@ -105,8 +105,12 @@ def load_local_model(ref: ModelRef, device: str | None = None, dtype: str | None
         dtype = "bfloat16" if device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # our own progress display is the one users watch
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(ref))
-    model = load_merged(ref, getattr(torch, dtype))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(ref))
+        model = load_merged(ref, getattr(torch, dtype))
+    except OSError as exc:  # files missing or unreadable, a download that failed half-way
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise ModelRefError(f"--model {ref.raw!r}: cannot load the model ({reason})") from None
     model.to(device)
     model.eval()
     if tokenizer.pad_token is None:
@@ -131,6 +135,7 @@ def weights_dir(ref: ModelRef) -> str:
         return str(materialise_gguf(Path(root.name)))
     if root.kind == "openai":
         raise ValueError(f"{ref}: an OpenAI endpoint has no local weights")
+    check_hub_model(root)  # a Hugging Face id: cached, or reachable within seconds, or one line now
     return root.name
 
 

@@ -16,11 +16,18 @@ Accepted forms (docs/architecture.md, "Model refs"):
 - a training-stage or run directory (``runs/NAME/dpo``, ``runs/NAME``): the final
   adapter at its root, or for a run the last trained stage;
 - a Hugging Face id ``org/name`` (downloaded where a hub is reachable).
+
+A Hugging Face id that is neither a local directory nor in the local Hugging Face cache
+is checked with one short request (``HUB_TIMEOUT_S``) before anything loads
+(``check_hub_model``): with the hub offline (``HF_HUB_OFFLINE=1``) or unreachable, or the
+id unknown there, the user gets one line at once instead of a long wait and a traceback.
+Where the hub answers, the model downloads as before.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +41,10 @@ ADAPTER_MANIFEST = "veganalign_adapter.json"  # written by provenance.write_stag
 # A run directory's trained stages, most refined first.
 RUN_STAGE_ORDER = ("rl", "dpo", "sft")
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+HUB_TIMEOUT_S = 10.0  # the one request that checks a Hugging Face id before a download
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 class ModelRefError(UserError):
@@ -62,6 +73,8 @@ def parse_model_ref(ref: str) -> ModelRef:
     ref = ref.strip()
     if not ref:
         raise ModelRefError("empty model reference")
+    if "\x00" in ref:
+        raise ModelRefError(f"{raw!r}: a model reference cannot hold a NUL character")
 
     if ref.startswith("openai:"):
         body = ref[len("openai:") :]
@@ -123,22 +136,79 @@ def adapter_base(adapter_dir: Path) -> ModelRef:
     """The base model of an adapter, as a model ref."""
     manifest = adapter_dir / ADAPTER_MANIFEST
     if manifest.is_file():
-        try:
-            base = json.loads(manifest.read_text())["base_model"]
-        except (json.JSONDecodeError, KeyError) as exc:
-            raise ModelRefError(f"{manifest}: unreadable adapter manifest ({exc})") from None
+        base = _json_field(manifest, "base_model", "unreadable adapter manifest")
         if base.startswith(("./", "../")):
             # A base inside the same run (DPO on top of SFT): relative to this adapter, so a
             # run directory can be moved or copied to another machine.
             base = str((adapter_dir / base).resolve())
         return parse_model_ref(base)
-    try:
-        cfg = json.loads((adapter_dir / "adapter_config.json").read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelRefError(f"{adapter_dir / 'adapter_config.json'}: invalid JSON ({exc})") from None
-    base = cfg.get("base_model_name_or_path")
-    if not base:
-        raise ModelRefError(
-            f"{adapter_dir}: the adapter names no base model; pass it explicitly as BASE+lora:{adapter_dir}"
-        )
+    base = _json_field(
+        adapter_dir / "adapter_config.json",
+        "base_model_name_or_path",
+        "unreadable adapter config",
+        missing=f"the adapter names no base model; pass it explicitly as BASE+lora:{adapter_dir}",
+    )
     return parse_model_ref(base)
+
+
+def _json_field(path: Path, field: str, what: str, missing: str | None = None) -> str:
+    """A text field of a small JSON file an adapter carries; ``ModelRefError`` naming the file otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = (str(exc).splitlines() or [""])[0]
+        raise ModelRefError(f"{path}: {what} ({type(exc).__name__}: {reason})") from None
+    if not isinstance(data, dict):
+        raise ModelRefError(f"{path}: {what} (not a JSON object)")
+    value = data.get(field)
+    if value is None or value == "":
+        raise ModelRefError(f"{path}: {missing or f'{what} (no {field})'}")
+    if not isinstance(value, str):
+        raise ModelRefError(f"{path}: {what} (field '{field}' must be text, got {type(value).__name__})")
+    return value
+
+
+def hub_offline() -> bool:
+    """Whether the user switched the Hugging Face hub off (``HF_HUB_OFFLINE=1`` or ``TRANSFORMERS_OFFLINE=1``)."""
+    return any(os.environ.get(v, "").strip().upper() in {"1", "ON", "YES", "TRUE"} for v in _OFFLINE_VARS)
+
+
+_HUB_CHECKED: set[str] = set()
+
+
+def check_hub_model(ref: ModelRef, timeout: float = HUB_TIMEOUT_S) -> None:
+    """A Hugging Face id that is no local directory must be in the local cache or answer on the hub.
+
+    Raises ``ModelRefError`` with one line: offline and not cached, the hub unreachable
+    within ``timeout`` seconds, or no such model there. Other refs pass unchecked, and an
+    id that answered once is not asked again in this process.
+    """
+    if ref.kind != "hf" or ref.name in _HUB_CHECKED or Path(ref.name).exists():
+        return
+    from huggingface_hub import model_info, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    try:
+        cached = try_to_load_from_cache(ref.name, "config.json")
+    except Exception:  # a malformed id or an unreadable cache: ask the hub
+        cached = None
+    if isinstance(cached, str):
+        _HUB_CHECKED.add(ref.name)
+        return
+    where = f"--model {ref.raw!r}: not a local model directory and not in the Hugging Face cache"
+    if hub_offline():
+        raise ModelRefError(f"{where}, and the hub is switched off (HF_HUB_OFFLINE); download it where there is "
+                            "network, or give a local directory")  # fmt: skip
+    try:
+        model_info(ref.name, timeout=timeout)
+    except GatedRepoError:
+        raise ModelRefError(f"--model {ref.raw!r}: a gated model on the Hugging Face hub: accept its terms on its "
+                            "page and log in (hf auth login)") from None  # fmt: skip
+    except RepositoryNotFoundError:
+        raise ModelRefError(f"--model {ref.raw!r}: no such model on the Hugging Face hub (or a private one: log in "
+                            "with hf auth login)") from None  # fmt: skip
+    except Exception as exc:  # no network, DNS, a timeout, a proxy, the hub down
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ModelRefError(f"{where}, and the hub cannot be reached ({type(exc).__name__}: {reason}); download it "
+                            "where there is network, or give a local directory") from None  # fmt: skip
+    _HUB_CHECKED.add(ref.name)

@@ -55,8 +55,23 @@ CHECKS = (
 )  # fmt: skip
 # Categories whose items a vegan answer really does replace ("instead of chicken, ..."); anything else the
 # user asks for (a brownie, a shampoo, a family day out) has a vegan version that simply answers the request.
-ANIMAL_CATEGORIES = frozenset({"meat", "poultry", "fish", "seafood", "dairy", "egg", "bee_product", "animal_fat",
-                               "animal_derivative", "material", "practice", "cosmetic_ingredient", "additive"})
+ANIMAL_CATEGORIES = frozenset(
+    {
+        "meat",
+        "poultry",
+        "fish",
+        "seafood",
+        "dairy",
+        "egg",
+        "bee_product",
+        "animal_fat",
+        "animal_derivative",
+        "material",
+        "practice",
+        "cosmetic_ingredient",
+        "additive",
+    }
+)
 _OPENS_WITH_SWAP = re.compile(r"^\W*(?:instead of|rather than)\s+([^,.;:!?\n]{2,80})", re.I)
 _CONTENT_WORD = re.compile(r"[a-z]{4,}")
 RECOMMENDS = "recommends_animal_product"
@@ -178,7 +193,7 @@ class Rails:
         if situation in ("request", "general") and "over_redirects" in self.rules and not recommended:
             swapped = self.over_redirected(last_user_text(messages), text)
             if swapped:
-                add("over_redirects", self.rules["over_redirects"], f"answers \"instead of {swapped}\"")
+                add("over_redirects", self.rules["over_redirects"], f'answers "instead of {swapped}"')
         if situation == "is_it_vegan" and "contradicts_knowledge_base" in self.rules:
             verdict, said = facts.verdict(), self.reader.stated_label(text)
             if verdict and said != verdict:

@@ -24,7 +24,7 @@ def _load(path: Path | None):
     try:
         return load_spec(path)
     except user_errors() as exc:
-        fail(f"invalid spec\n{exc}")
+        fail(f"invalid spec: {exc}")  # one problem a line, the first on the error line itself
 
 
 @app.command("validate")
@@ -53,11 +53,16 @@ def spec_render(
     output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Render the deployment system prompt, the annotator guideline or the judge rubric."""
-    from veganalign.jsonl import write_text_atomic
+    from veganalign.jsonl import check_output_path, write_text_atomic
     from veganalign.spec import render
 
     if kind not in KINDS:
         fail(f"--as {kind!r}: choose one of {', '.join(KINDS)}")
+    if output:
+        try:  # before any work: not the spec itself, not a directory, a folder that can be written
+            check_output_path(output, "--out", inputs=[path] if path else [])
+        except user_errors() as exc:
+            fail(str(exc))
     text = render(_load(path), kind)  # type: ignore[arg-type]
     if output:
         try:

@@ -21,9 +21,7 @@ from pydantic import ValidationError
 
 from veganalign.errors import UserError
 from veganalign.spec.schema import Spec, SpecCrossReferenceError
-
-# libyaml's loader when present: the same results, several times faster on a long spec.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from veganalign.yamlio import YamlError, compose, invalid, read_text
 
 DEFAULT_SPEC_NAME = "vegan-ethics.yaml"
 
@@ -98,12 +96,17 @@ def parse_spec(text: str, path: str = "<spec>") -> Spec:
     """Validate spec text; raise ``SpecError`` listing every problem found."""
     issues: list[SpecIssue] = []
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([SpecIssue(path, mark.line + 1 if mark else None, None, f"invalid YAML: {problem}")]) from None
+        # One parse, limited: a file that is too large or whose aliases expand without bound
+        # is refused here, before anything walks the tree.
+        loader, node = compose(text, path)
+        try:
+            data = loader.construct_document(node) if node is not None else None
+        except yaml.YAMLError as exc:
+            raise invalid(exc, path) from None
+        finally:
+            loader.dispose()
+    except YamlError as exc:
+        raise SpecError([SpecIssue(path, exc.line, None, exc.message)]) from None
     if node is None or not isinstance(data, dict):
         raise SpecError([SpecIssue(path, 1, None, "the spec must be a YAML mapping (it is empty or not a mapping)")])
     lines = _line_map(node, path, issues)
@@ -132,13 +135,9 @@ def load_spec(path: str | Path | None = None) -> Spec:
     """Load and validate a spec file (the shipped default when ``path`` is None)."""
     p = Path(path) if path is not None else default_spec_path()
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise SpecError([SpecIssue(str(p), None, None, f"cannot read: {exc.strerror or exc}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError([SpecIssue(str(p), None, None, "not UTF-8 text")]) from None
+        text = read_text(p, "spec")
+    except YamlError as exc:
+        raise SpecError([SpecIssue(str(p), exc.line, None, exc.message)]) from None
     return parse_spec(text, str(p))
 
 
