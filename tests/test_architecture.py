@@ -21,6 +21,7 @@ LAYERS = [
     ("data",),  # prompt bank, SFT examples, preference pairs, eval suites
     ("eval",),  # judges, gold set, metrics, reports (the reward recipe scores itself on the gold set)
     ("train",),  # SFT, DPO, reward model, GRPO
+    ("monitor",),  # the serving store: redaction, conflict flags, recorder, review pages, reports, export
     ("serve",),  # the OpenAI-compatible server
     ("card",),  # the model card, read from a run's files
     ("pipeline",),  # veganalign run
