@@ -1,7 +1,7 @@
 """The `veganalign` command line: it parses arguments and calls one function per command.
 
 Each stage owns its commands (``spec/cli.py``, ``data/cli.py``, ``train/cli.py``,
-``eval/cli.py``, ``serve/cli.py``, ``knowledge/cli.py``); this module puts them together
+``eval/cli.py``, ``serve/cli.py``, ``monitor/cli.py``, ``knowledge/cli.py``); this module puts them together
 and holds the few commands that span stages (generate, chat, export, run).
 """
 
@@ -16,6 +16,7 @@ from veganalign.console import err, fail, out, user_errors
 from veganalign.data.cli import app as data_app
 from veganalign.eval.cli import agreement_command, eval_command
 from veganalign.knowledge.cli import check_command
+from veganalign.monitor.cli import app as monitor_app
 from veganalign.serve.cli import MODEL_HELP, serve_command
 from veganalign.spec.cli import app as spec_app
 from veganalign.train.cli import app as train_app
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(spec_app, name="spec")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
+app.add_typer(monitor_app, name="monitor")
 app.command("check", help="Is it vegan? Check an ingredient list, product or sentence.")(check_command)
 app.command("eval")(eval_command)
 app.command("agreement")(agreement_command)

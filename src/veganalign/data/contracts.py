@@ -15,7 +15,17 @@ from veganalign.jsonl import ContractError, check_messages, read_jsonl, require
 
 Kind = Literal["prompt", "sft", "pair", "eval", "generation"]
 KINDS: tuple[Kind, ...] = ("prompt", "sft", "pair", "eval", "generation")
-SOURCE_PREFIXES = ("authored", "template", "teacher:", "base-model", "human:", "import:", "flawed:", "redteam")
+SOURCE_PREFIXES = (
+    "authored",
+    "template",
+    "teacher:",
+    "base-model",
+    "human:",
+    "import:",
+    "flawed:",
+    "redteam",
+    "monitor:",
+)
 
 
 def _common(record: dict[str, Any], *, provenance: bool) -> None:
