@@ -1,4 +1,4 @@
-"""Load on the guarded server: 50 concurrent clients for 60 s, rails off and on, streamed and not.
+"""Load on the guarded server: 50 concurrent clients for 60 s, rails off and on, streamed and not, monitored.
 
 The server (`veganalign serve`, its real command) guards a stand-in upstream on loopback
 (tests/helpers/standin.py: canned answers in OpenAI's wire format, no model), so what is
@@ -13,6 +13,12 @@ model's speed.
 Each phase counts requests and statuses (a 5xx is a failure), and latency to the last byte
 (p50/p90/p99); streaming phases also time the first content byte. The rails' added latency
 is rails-on minus rails-off at the same percentile, for the same mix of prompts.
+
+Monitoring is on in every phase but one (sample rate 1: every request is stored), and
+every message carries planted personal data. After each phase the server is stopped and
+its store is counted against the requests it answered (zero lost records is the bar) and
+scanned for every planted value (zero found is the bar). ``rails_on_plain_unmonitored``
+repeats one phase with monitoring off: the monitoring's cost is the ratio of the two.
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ PROMPTS = [
     "I'm stranded on a boat with only canned tuna. What should I do?",
     "Give me a recipe for grilled chicken breast",
     "Is gelatin vegan?",
+]
+# Personal data planted in every message (one of these each), and the values a scan of the store must not find.
+PLANTED = [
+    ("my email is lena.vogel@example.de", "lena.vogel@example.de"),
+    ("call me on +44 7700 900123", "+44 7700 900123"),
+    ("card 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("refund to IBAN DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"),
+    ("my IP is 198.51.100.23", "198.51.100.23"),
+    ("deliver to 221B Baker Street, London NW1 6XE", "221B Baker Street"),
+    ("thanks, I'm Tomasz Nowak", "Tomasz Nowak"),
 ]
 
 
@@ -82,8 +98,9 @@ async def phase(url: str, clients: int, seconds: float, stream: bool) -> dict:
     async def client(i: int, http: httpx.AsyncClient) -> None:
         n = i
         while time.monotonic() < stop_at:
+            planted = PLANTED[(n // len(PROMPTS)) % len(PLANTED)][0]
             body = {"model": "stand-in", "stream": stream, "max_tokens": 64,
-                    "messages": [{"role": "user", "content": PROMPTS[n % len(PROMPTS)]}]}  # fmt: skip
+                    "messages": [{"role": "user", "content": f"{PROMPTS[n % len(PROMPTS)]} ({planted})"}]}  # fmt: skip
             n += clients
             started = time.perf_counter()
             try:
@@ -107,7 +124,9 @@ async def phase(url: str, clients: int, seconds: float, stream: bool) -> dict:
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         await asyncio.gather(*(client(i, http) for i in range(clients)))
     ms = [x * 1000 for x in latencies]
-    result = {"requests": len(latencies), "requests_per_s": round(len(latencies) / seconds, 1), "statuses": statuses,
+    answered = sum(v for k, v in statuses.items() if k.isdigit())  # a response came back: the server saw it
+    result = {"requests": len(latencies), "answered": answered, "requests_per_s": round(len(latencies) / seconds, 1),
+              "statuses": statuses,
               "server_errors": sum(v for k, v in statuses.items() if k.startswith("5") or not k.isdigit()),
               "not_ok": sum(v for k, v in statuses.items() if k != "200"),
               "latency_ms": {f"p{int(q * 100)}": percentile(ms, q) for q in (0.5, 0.9, 0.99)},
@@ -139,21 +158,47 @@ def main() -> None:
         "prompts": PROMPTS,
         "phases": {},
     }
+    import tempfile
+
+    from sqlalchemy import func, select
+
+    from veganalign.monitor import store
+
+    work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+
+    def check_store(url: str, answered: int) -> dict:
+        """The stopped server's store against what it answered; every text column scanned for planted data."""
+        engine = store.open_store(url)
+        with engine.connect() as db:
+            stored = db.execute(select(func.count()).select_from(store.conversations)).scalar_one()
+            dropped = db.execute(select(func.coalesce(func.sum(store.recorder_runs.c.dropped), 0))).scalar_one()
+            texts = [str(v) for t in store.metadata.sorted_tables for row in db.execute(select(t)) for v in row
+                     if v is not None]  # fmt: skip
+        dump = "\n".join(texts)
+        found = [value for _, value in PLANTED if value in dump]
+        return {"answered": answered, "stored": stored, "lost": answered - stored, "dropped": dropped,
+                "planted_values_found": found}  # fmt: skip
+
+    plan = [("off", False, True), ("off", True, True), ("on", False, True), ("on", True, True), ("on", False, False)]
     try:
-        for rails in ("off", "on"):
+        for rails, stream, monitored in plan:
+            name = f"rails_{rails}_{'stream' if stream else 'plain'}" + ("" if monitored else "_unmonitored")
             port = free_port()
+            url = f"sqlite:///{work / (name + '.db')}"
+            monitor = ["--db", url, "--sample-rate", "1.0"] if monitored else ["--no-monitor"]
             server = start([sys.executable, "-m", "veganalign", "serve", "--model",
                             f"openai:stand-in@http://127.0.0.1:{up_port}/v1", "--model-id", "stand-in", "--no-auth",
-                            "--port", str(port), "--rails", rails], f"http://127.0.0.1:{port}/healthz")  # fmt: skip
+                            "--port", str(port), "--rails", rails, *monitor],
+                           f"http://127.0.0.1:{port}/healthz")  # fmt: skip
             try:
-                for stream in (False, True):
-                    name = f"rails_{rails}_{'stream' if stream else 'plain'}"
-                    result["phases"][name] = asyncio.run(phase(f"http://127.0.0.1:{port}/v1", args.clients,
-                                                               args.seconds, stream))  # fmt: skip
-                    print(name, json.dumps(result["phases"][name]), flush=True)
+                result["phases"][name] = asyncio.run(phase(f"http://127.0.0.1:{port}/v1", args.clients,
+                                                           args.seconds, stream))  # fmt: skip
             finally:
-                server.terminate()
-                server.wait(timeout=15)
+                server.terminate()  # SIGTERM: the recorder drains its queue before the process exits
+                server.wait(timeout=60)
+            if monitored:
+                result["phases"][name]["monitor"] = check_store(url, result["phases"][name]["answered"])
+            print(name, json.dumps(result["phases"][name]), flush=True)
     finally:
         up.terminate()
         up.wait(timeout=15)
@@ -164,9 +209,16 @@ def main() -> None:
         result[f"rails_ratio_{mode}"] = {q: round(on["latency_ms"][q] / off["latency_ms"][q], 2)
                                          for q in ("p50", "p99")}  # fmt: skip
     result["server_errors_total"] = sum(p["server_errors"] for p in result["phases"].values())
+    on, off = result["phases"]["rails_on_plain"], result["phases"]["rails_on_plain_unmonitored"]
+    result["monitor_ratio_plain"] = {q: round(on["latency_ms"][q] / off["latency_ms"][q], 2) for q in ("p50", "p99")}
+    result["monitor_throughput_ratio_plain"] = round(on["requests_per_s"] / off["requests_per_s"], 2)
+    monitored = [p["monitor"] for p in result["phases"].values() if "monitor" in p]
+    result["monitor_lost_total"] = sum(m["lost"] for m in monitored)
+    result["monitor_planted_found_total"] = sum(len(m["planted_values_found"]) for m in monitored)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k.startswith(("rails_", "server_errors"))}, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k.startswith(("rails_", "server_errors", "monitor_"))},
+                     indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -62,8 +62,20 @@ def build_app(config: ServeConfig, *, generator=None, notice=print) -> Any:
                                batch_wait_ms=config.batch_wait_ms, max_queue=config.max_queue)  # fmt: skip
     limiter = RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
     spec_info = {"name": spec.name, "version": spec.spec_version, "sha256": spec_sha256(spec)}
+    engine = recorder = None
+    if config.monitor:
+        from veganalign.monitor import store
+        from veganalign.monitor.recorder import Recorder
+
+        url = config.db or store.default_url(config.model)
+        engine = store.open_store(url)
+        recorder = Recorder(engine, sample_rate=config.sample_rate, max_queue=config.monitor_queue,
+                            kb=rails.reader.kb if rails is not None else None)  # fmt: skip
+        notice(f"monitoring: {store.safe_url(url)} (every flagged conversation, {config.sample_rate:.0%} of the rest; "
+               "personal data redacted before it is stored)")  # fmt: skip
     return create_app(backend, config, policy=policy, rails=rails, keys=KeyRing(hashes) if hashes else None,
-                      limiter=limiter, disclosure=spec.deployment.disclosure, spec_info=spec_info)  # fmt: skip
+                      limiter=limiter, disclosure=spec.deployment.disclosure, spec_info=spec_info, recorder=recorder,
+                      store=engine)  # fmt: skip
 
 
 def serve(config: ServeConfig, notice=print) -> None:

@@ -160,14 +160,20 @@ class Metrics:
                                 registry=self.registry)  # fmt: skip
         self.backend_errors = Counter("veganalign_backend_errors", "Failed generations", registry=self.registry)
         self.queue = Gauge("veganalign_queue_depth", "Requests waiting for the model", registry=self.registry)
+        self.monitor_queue = Gauge("veganalign_monitor_queue_depth", "Records waiting for the monitoring store",
+                                   registry=self.registry)  # fmt: skip
+        self.monitor_dropped = Gauge("veganalign_monitor_dropped", "Records the monitoring store could not take",
+                                     registry=self.registry)  # fmt: skip
 
 
 def create_app(backend, config: ServeConfig | None = None, *, policy: str | None = None, rails=None, keys=None,
-               limiter=None, disclosure: str | None = None,
-               spec_info: dict[str, Any] | None = None) -> FastAPI:  # fmt: skip
+               limiter=None, disclosure: str | None = None, spec_info: dict[str, Any] | None = None,
+               recorder=None, store=None) -> FastAPI:  # fmt: skip
     """The app around ``backend`` (a ``LocalBackend``/``UpstreamBackend``, or a local generator, batched here).
 
-    ``keys``: a ``KeyRing`` (None: no key needed); ``rails``: a ``Rails`` (None: answers go out unchecked).
+    ``keys``: a ``KeyRing`` (None: no key needed); ``rails``: a ``Rails`` (None: answers go out unchecked);
+    ``recorder``: a ``monitor.recorder.Recorder`` (None: nothing stored); ``store``: its engine, for the
+    review pages.
     """
     config = config or ServeConfig()
     if not hasattr(backend, "count_tokens"):  # a plain generator: batch it
@@ -180,12 +186,30 @@ def create_app(backend, config: ServeConfig | None = None, *, policy: str | None
     async def lifespan(app: FastAPI):
         yield
         backend.close()  # SIGTERM: running sequences stop at their next token, the worker ends
+        if recorder is not None:
+            await asyncio.to_thread(recorder.close)  # what was accepted is written before the process ends
 
     app = FastAPI(title="veganalign", version="1", docs_url="/docs" if config.docs else None, redoc_url=None,
                   openapi_url="/openapi.json" if config.docs else None, lifespan=lifespan)  # fmt: skip
     app.state.backend = backend
     app.state.completions = 0  # answered requests; tests and monitoring read it
     app.state.metrics = metrics
+    app.state.recorder = recorder
+    spec_sha = (spec_info or {}).get("sha256")
+
+    def record(call: _Call, status: int, elapsed: float, answers: list[str], events: list, stream: bool,
+               error: str | None = None) -> None:  # fmt: skip
+        """Hand the finished request to the recorder (returns at once; redaction happens off this path)."""
+        if recorder is None:
+            return
+        from veganalign.monitor.recorder import Record
+
+        recorder.record(Record(id=call.id, messages=call.messages, answers=answers, findings=events, status=status,
+                               latency_ms=round(elapsed * 1000, 1), stream=stream, key_id=call.who[:16],
+                               model=model_id, spec_sha256=spec_sha, error=error,
+                               situation=call.facts.situation if call.facts else None))  # fmt: skip
+
+    app.state.record = record
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -193,6 +217,11 @@ def create_app(backend, config: ServeConfig | None = None, *, policy: str | None
                            allow_headers=["Authorization", "Content-Type"])  # fmt: skip
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     disclosure_header = {"X-Veganalign-Disclosure": _ascii(disclosure)} if disclosure else {}
+    if config.pages:
+        from veganalign.monitor.web import pages
+
+        app.include_router(pages(store, disclosure=disclosure or "", model_id=model_id, auth=keys is not None,
+                                 session_hours=config.review_session_hours))  # fmt: skip
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -245,6 +274,10 @@ def create_app(backend, config: ServeConfig | None = None, *, policy: str | None
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         metrics.queue.set(backend.queued())
+        if recorder is not None:
+            stats = recorder.stats()
+            metrics.monitor_queue.set(stats["queued"])
+            metrics.monitor_dropped.set(stats["dropped"])
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models")
@@ -264,18 +297,20 @@ def create_app(backend, config: ServeConfig | None = None, *, policy: str | None
         call = _prepare(req, config, model_id, policy, backend, rails)
         call.who = who
         if req.stream:
-            return StreamingResponse(_stream(call, backend, rails, metrics, config, app, started, request),
+            return StreamingResponse(_stream(call, backend, rails, metrics, config, app, started),
                                      media_type="text/event-stream", headers=disclosure_header)  # fmt: skip
         try:
             choices = await asyncio.gather(*(_complete(call, backend, rails, metrics, i, config)
                                              for i in range(req.n)))  # fmt: skip
         except Overloaded as exc:
             metrics.requests.labels("503", "false").inc()
+            record(call, 503, time.perf_counter() - started, [], [], False, f"overloaded: {exc}")
             raise ApiError(503, f"the server is busy ({exc}); retry shortly", "server_error", "overloaded") from None
         except Exception as exc:
             metrics.backend_errors.inc()
             metrics.requests.labels("502", "false").inc()
             log.warning(json.dumps({"event": "backend_error", "error": f"{type(exc).__name__}: {exc}"}))
+            record(call, 502, time.perf_counter() - started, [], [], False, f"{type(exc).__name__}: {exc}")
             raise ApiError(502, f"the model backend failed: {type(exc).__name__}: {exc}", "server_error",
                            "backend_error") from None  # fmt: skip
         app.state.completions += 1
@@ -293,6 +328,7 @@ def create_app(backend, config: ServeConfig | None = None, *, policy: str | None
         metrics.requests.labels("200", "false").inc()
         metrics.latency.labels("false").observe(elapsed)
         _log(call, 200, elapsed, choices)
+        record(call, 200, elapsed, [c["text"] for c in choices], [e for c in choices for e in c["rails"]], False)
         return JSONResponse(body, headers=disclosure_header)
 
     return app
@@ -468,15 +504,17 @@ def _chunk(call: _Call, model_id: str, delta: dict[str, Any], finish: str | None
     return f"data: {json.dumps(body)}\n\n"
 
 
-async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeConfig, app, started: float,
-                  request: Request):  # fmt: skip
+async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeConfig, app, started: float):
     """Server-sent events; with rails on, text is released only after the rails have passed it."""
     model_id = config.model_id or config.model
     yield _chunk(call, model_id, {"role": "assistant", "content": ""})
     status, events, tokens, finish = "200", [], 0, "stop"
+    sent: list[str] = []  # what the user got, for the monitoring store
+    error = None
     task = None
     try:
         if call.explanation is not None:
+            sent.append(call.explanation)
             yield _chunk(call, model_id, {"content": call.explanation})
             events = [{"kind": "explanation", "action": "explained", "principle": None}]
         else:
@@ -499,6 +537,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                     break
                 released, stopped = hold.feed(delta)
                 if released:
+                    sent.append(released)
                     yield _chunk(call, model_id, {"content": released})
                 if stopped:
                     task.cancel()
@@ -513,6 +552,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
             if rails is not None and stopped is None:  # the end: one last look at the whole answer
                 _, stopped = hold.finish()
                 if stopped is None and hold.buffer:
+                    sent.append(hold.buffer)
                     yield _chunk(call, model_id, {"content": hold.buffer})
             if stopped is not None:
                 so_far = hold.released + hold.buffer
@@ -525,6 +565,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                     rest, extra, events = await _guard(call, backend, rails, metrics, so_far, 0, config)
                     tokens += extra
                 finish = "stop"
+                sent.append(rest)
                 yield _chunk(call, model_id, {"content": rest})
             else:
                 events = [{**f.to_dict(), "outcome": "flagged"} for f in hold.flagged]
@@ -540,10 +581,10 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
         yield "data: [DONE]\n\n"
         app.state.completions += 1
     except Overloaded as exc:
-        status = "503"
+        status, error = "503", f"overloaded: {exc}"
         yield f"data: {json.dumps(error_body(f'the server is busy ({exc})', 'server_error', 'overloaded'))}\n\n"
     except Exception as exc:
-        status = "502"
+        status, error = "502", f"{type(exc).__name__}: {exc}"
         metrics.backend_errors.inc()
         yield f"data: {json.dumps(error_body(f'the model backend failed: {exc}', 'server_error', 'backend_error'))}\n\n"
     finally:
@@ -554,6 +595,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
         metrics.requests.labels(status, "true").inc()
         metrics.latency.labels("true").observe(elapsed)
         _log(call, int(status), elapsed, [{"rails": events}], stream=True)
+        app.state.record(call, int(status), elapsed, ["".join(sent)], events, True, error)
 
 
 class _HoldBack:

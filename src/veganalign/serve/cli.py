@@ -38,6 +38,20 @@ def serve_command(
     ] = None,
     rate_limit: Annotated[int | None, typer.Option(min=1, help="Requests per minute per key (default: off).")] = None,
     model_id: Annotated[str | None, typer.Option(help="Model name clients send (default: the --model value).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Monitoring store URL (default sqlite:///runs/serve/monitor.db, or RUN/serve/"
+            "monitor.db when --model is a run's stage folder; postgresql+psycopg://... for PostgreSQL).",
+        ),
+    ] = None,  # fmt: skip
+    sample_rate: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Share of unflagged conversations kept (default 0.1).")
+    ] = None,
+    monitor: Annotated[
+        bool | None, typer.Option("--monitor/--no-monitor", help="Keep redacted conversations (default: on).")
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="serve.yaml with any ServeConfig key (options override it).")
     ] = None,
@@ -52,7 +66,7 @@ def serve_command(
     overrides = {"model": model, "host": host, "port": port, "api_keys": api_key or None, "api_key_file": api_key_file,
                  "no_auth": no_auth or None, "policy": policy, "rails": None if rails is None else rails == "on",
                  "spec": spec, "upstream_key_env": upstream_key_env, "rate_limit_per_minute": rate_limit,
-                 "model_id": model_id}  # fmt: skip
+                 "model_id": model_id, "db": db, "sample_rate": sample_rate, "monitor": monitor}  # fmt: skip
     try:
         cfg = load_config(ServeConfig, config, overrides)
         serve(cfg, notice=lambda text: err.print(text, highlight=False, soft_wrap=True, markup=False))

@@ -58,6 +58,17 @@ class ServeConfig(BaseModel):
     stream_hold_chars: int = Field(400, ge=40, description="Most streamed text held back before the rail checks it.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
     docs: bool = Field(False, description="Serve the interactive API docs at /docs (off by default).")
+    monitor: bool = Field(True, description="Keep a redacted sample of conversations and every flagged one.")
+    db: str | None = Field(None, description="Monitoring store URL (default sqlite:///runs/serve/monitor.db; "
+                           "postgresql+psycopg://... for PostgreSQL).")  # fmt: skip
+    sample_rate: float = Field(0.1, ge=0.0, le=1.0, description="Share of unflagged conversations kept (flagged: all).")
+    monitor_queue: int = Field(
+        10_000, ge=1, description="Records waiting for the store at most (beyond: dropped, counted)."
+    )
+    pages: bool = Field(
+        True, description="Serve the chat page (/chat) and, with monitoring, the review pages (/review)."
+    )
+    review_session_hours: float = Field(8.0, gt=0, description="How long a reviewer's login lasts.")
 
     def actions(self) -> dict[str, Action]:
         return {**DEFAULT_ACTIONS, **self.rail_actions}
