@@ -64,8 +64,9 @@ def load_all_cases(per_category: int) -> list[dict]:
 
 
 def start_server(model: str, rails: str, port: int) -> subprocess.Popen:
+    # Monitoring off: what is measured is the answers, and the eval's prompts are no users' conversations.
     cmd = [sys.executable, "-m", "veganalign", "serve", "--model", model, "--model-id", "m", "--no-auth",
-           "--port", str(port), "--rails", rails]  # fmt: skip
+           "--port", str(port), "--rails", rails, "--no-monitor"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline:
