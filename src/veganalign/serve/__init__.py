@@ -99,6 +99,8 @@ def serve(config: ServeConfig, notice=print) -> None:
             app.state.backend.close()
             super().handle_exit(sig, frame)
 
+    # Keep-alive outlives the clients' own idle expiry (httpx, so the openai client: 5 s): were the server to
+    # close first, a request sent on a connection as it closes fails with a reset (measured in bench_serve).
     server = Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
-                                   timeout_graceful_shutdown=5))  # fmt: skip
+                                   timeout_graceful_shutdown=5, timeout_keep_alive=config.keep_alive_s))  # fmt: skip
     server.run()

@@ -55,6 +55,9 @@ class ServeConfig(BaseModel):
     batch_wait_ms: int = Field(15, ge=0, description="How long the batcher waits to fill a batch.")
     max_queue: int = Field(256, ge=1, description="Requests waiting at most; beyond that 503.")
     request_timeout_s: float = Field(120.0, gt=0, description="A generation is cut at this deadline.")
+    keep_alive_s: float = Field(
+        30.0, gt=0, description="Idle keep-alive connections close after this (longer than clients' own 5 s)."
+    )
     stream_hold_chars: int = Field(400, ge=40, description="Most streamed text held back before the rail checks it.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
     docs: bool = Field(False, description="Serve the interactive API docs at /docs (off by default).")
