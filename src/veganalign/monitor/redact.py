@@ -265,13 +265,21 @@ def _phones(text: str) -> list[Span]:
     import phonenumbers
 
     spans = []
-    for region in (None, "US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU"):
-        try:
-            matcher = phonenumbers.PhoneNumberMatcher(text, region or "ZZ", leniency=phonenumbers.Leniency.POSSIBLE)
-            spans += [Span("phone", m.start, m.end) for m in matcher]
-        except Exception:  # a malformed stretch of text: try the next region
-            continue
-    for m in _PHONE_CANDIDATE.finditer(text):  # "+CC ..." forms libphonenumber does not place
+    candidates = list(_PHONE_CANDIDATE.finditer(text))
+    # libphonenumber reads only the stretches that could hold a number (ten regions over a whole message cost
+    # more than everything else the redactor does), each with a little context for "+", "(" and "tel:".
+    for cand in candidates:
+        lo, hi = max(0, cand.start() - 4), min(len(text), cand.end() + 2)
+        window = text[lo:hi]
+        for region in (None, "US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU"):
+            try:
+                matcher = phonenumbers.PhoneNumberMatcher(
+                    window, region or "ZZ", leniency=phonenumbers.Leniency.POSSIBLE
+                )
+                spans += [Span("phone", lo + m.start, lo + m.end) for m in matcher]
+            except Exception:  # a malformed stretch of text: try the next region
+                continue
+    for m in candidates:  # "+CC ..." forms libphonenumber does not place
         digits = re.sub(r"\D", "", m.group(0))
         if m.group(0).startswith(("+", "00")) and 8 <= len(digits) <= 15:
             spans.append(Span("phone", m.start(), m.end()))
