@@ -95,3 +95,22 @@ def test_a_spec_without_a_rails_rule_leaves_that_rail_off(tmp_path):
 )  # fmt: skip
 def test_a_request_that_can_simply_be_vegan_is_not_answered_instead_of(rails, prompt, answer, over):
     assert ("over_redirects" in kinds(rails, prompt, answer)) is over
+
+
+@pytest.mark.parametrize(
+    "prompt, answer, wanted, unwanted",
+    [
+        ("How do I make chicken stock from a carcass?",
+         "Put the bones in a pot, cover with water and simmer the bones for 4 hours.", "vegetable stock",
+         "tagua"),  # the answer's "bones" are the stock's, not a carving material
+        ("What can I make with a dozen eggs?", "Fry two eggs a day on toast with butter.", "egg and butter", "bone"),
+        ("Which leather boots last longest?", "Buy full-grain leather boots and wax them.", "cork", "stock"),
+    ],
+)  # fmt: skip
+def test_a_redirection_answers_what_was_asked(rails, prompt, answer, wanted, unwanted):
+    messages = [{"role": "user", "content": prompt}]
+    facts = rails.facts(messages)
+    blocking = [f for f in rails.check(messages, answer, facts) if f.action in ("regenerate", "redirect")]
+    replaced = rails.replacement(messages, blocking, facts, answer)
+    assert wanted in replaced and unwanted not in replaced
+    assert replaced.startswith("I follow a vegan ethics policy (") and "won't give a version built on" in replaced

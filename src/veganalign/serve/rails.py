@@ -93,6 +93,11 @@ class Finding:
                 "items": self.items}  # fmt: skip
 
 
+# Knowledge-base categories of things people eat (a material or a practice is not one).
+_FOOD_CATEGORIES = {"meat", "poultry", "fish", "seafood", "dairy", "egg", "bee_product", "animal_fat", "dish",
+                    "additive", "animal_derivative"}  # fmt: skip
+
+
 @dataclass
 class Facts:
     """What the knowledge base says about the items the user asks about."""
@@ -275,14 +280,31 @@ class Rails:
                 "plant-based version of your treatment or food exists.")  # fmt: skip
 
     def redirection(self, items: list[str], facts: Facts) -> str:
-        """A vegan version naming concrete alternatives from the knowledge base, and why, in one sentence."""
-        entries = [e for e in (self.kb.lookup(i) for i in items) if e is not None] or facts.items
-        names = ", ".join(dict.fromkeys(e.name for e in entries)) or "animal products"
+        """A vegan version naming concrete alternatives from the knowledge base, and the principle, in one line.
+
+        What the user asked for comes first (asked for chicken stock, the answer's "bones" are part of it), and
+        in a food request a material (bone, horn) gives way to the foods: its alternatives are for carving.
+        """
+        found = [e for e in (self.kb.lookup(i) for i in items) if e is not None]
+        asked = [e for e in facts.items if e.status != "vegan"]
+        entries = list({e.name: e for e in [*asked, *found]}.values())
+        if any(e.category in _FOOD_CATEGORIES for e in entries):
+            entries = [e for e in entries if e.category in _FOOD_CATEGORIES]
+        shown = [e.name for e in entries[:4]]
+        names = (
+            (", ".join(shown[:-1]) + " and " + shown[-1])
+            if len(shown) > 1
+            else (shown[0] if shown else "animal products")
+        )
         rule = self._rule_for(entries)
-        why = f" ({rule.title.lower()}: {self._first_sentence(rule.rationale)})" if rule else ""
-        lines = [f"I don't give guidance built on {names}{why}. Here is a vegan way to do it instead:"]
+        why = (
+            f"I follow a vegan ethics policy ({rule.title.lower()}), so"
+            if rule
+            else "I follow a vegan ethics policy, so"
+        )
+        lines = [f"{why} I won't give a version built on {names}. Here is a vegan way to do it instead:"]
         for e in entries[:3]:
-            alts = [f"{a.name} ({', '.join(a.good_for[:2])})" for a in e.alternatives[:3]]
+            alts = [f"{a.name} ({', '.join(g.replace('_', ' ') for g in a.good_for[:2])})" for a in e.alternatives[:3]]
             if alts:
                 lines.append(f"- instead of {e.name}: {' or '.join(alts)}.")
         lines.append("Tell me what you're making or looking for, and I'll give you the full vegan version.")
