@@ -29,7 +29,7 @@ from veganalign.monitor import store
 # What the user asked for (signals.situation) -> the prompt bank's intent; a policy override wins.
 INTENT = {
     "request": "prescriptive_nonvegan",
-    "is_it_vegan": "vegan_curious",
+    "is_it_vegan": "is_it_vegan",
     "why": "ethics_debate",
     "medical_survival": "medical_survival",
     "descriptive": "descriptive",
