@@ -360,6 +360,7 @@ def _snapshot(folder: Path) -> dict[str, bytes | None]:
 @pytest.fixture(autouse=True)
 def no_model_loads(monkeypatch):
     """Loading any model fails the case: every one must be refused before that."""
+    import veganalign.models
     import veganalign.models.embedded as embedded
     import veganalign.models.generation as generation
 
@@ -374,6 +375,8 @@ def no_model_loads(monkeypatch):
     monkeypatch.setattr(embedded, "materialise_gguf", refuse)
     monkeypatch.setattr(generation, "load_local_model", weights_then_refuse)
     monkeypatch.setattr(generation, "load_merged", refuse)
+    # The package re-exports the loaders; stages import them from there inside functions.
+    monkeypatch.setattr(veganalign.models, "load_merged", refuse)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 

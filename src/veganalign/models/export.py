@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from veganalign.models.generation import load_merged, tokenizer_dir
+from veganalign.models import generation
 from veganalign.models.refs import ModelRefError, parse_model_ref
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -20,7 +20,9 @@ def export_merged(model: str, out_dir: Path, dtype: str = "float32") -> Path:
     ref = parse_model_ref(model)
     if ref.kind == "openai":
         raise ModelRefError("--model: an OpenAI endpoint has no weights to export")
-    merged = load_merged(ref, getattr(torch, dtype))
+    # Looked up on the module at call time, not bound at import, so a patched or reloaded
+    # loader is the one that runs.
+    merged = generation.load_merged(ref, getattr(torch, dtype))
     merged.save_pretrained(out_dir, safe_serialization=True)
-    AutoTokenizer.from_pretrained(tokenizer_dir(ref)).save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(generation.tokenizer_dir(ref)).save_pretrained(out_dir)
     return out_dir
