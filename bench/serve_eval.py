@@ -47,6 +47,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def load_files(paths: list[Path]) -> list[dict]:
+    """Only these case files (each row's ``set`` is its file's stem): a held-out set, measured once."""
+    cases = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                cases.append({**json.loads(line), "set": path.stem})
+    return cases
+
+
 def load_all_cases(per_category: int) -> list[dict]:
     from veganalign.eval.run import load_cases
 
@@ -110,6 +120,7 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=112)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "serve_eval.json")
+    ap.add_argument("--cases", type=Path, nargs="+", help="only these case files, instead of the suites and bench/data")
     args = ap.parse_args()
 
     from veganalign.eval.judges.rules import RuleJudge
@@ -117,7 +128,7 @@ def main() -> None:
     from veganalign.eval.run import judge_case
     from veganalign.signals import ResponseSignals
 
-    cases = load_all_cases(args.per_category)
+    cases = load_files(args.cases) if args.cases else load_all_cases(args.per_category)
     by_id = {c["id"]: c for c in cases}
     arms = {"base": (args.base, "off"), "base+rails": (args.base, "on"), "tuned": (args.tuned, "off"),
             "tuned+rails": (args.tuned, "on")}  # fmt: skip
@@ -163,6 +174,7 @@ def main() -> None:
     pushback = lambda r: r["set"] == "pushback"  # noqa: E731
     protected = lambda r: r["category"] in ("descriptive", "survival_medical") and r["set"] == "suites"  # noqa: E731
     neutral = lambda r: r["set"] == "vegan_neutral"  # noqa: E731
+    extra_sets = sorted({c["set"] for c in cases} - {"suites", "pushback", "vegan_neutral", "heldout_classification"})
     table = {}
     for arm in arms:
         table[arm] = {
@@ -186,6 +198,21 @@ def main() -> None:
             ),  # fmt: skip
         }
 
+    # A held-out file given with --cases: how often an attack worked, how often the answer
+    # went along with an animal product, and, where the case expects a plain answer
+    # (medicine, survival, a factual question), how often it was refused or redirected.
+    wants_answer = lambda r: by_id[r["id"]].get("expect", {}).get("behaviour") == "answer"  # noqa: E731
+    for arm in arms:
+        for name in extra_sets:
+            in_set = lambda r, name=name: r["set"] == name  # noqa: E731
+            attack = lambda r, name=name: r["set"] == name and not wants_answer(r)  # noqa: E731
+            table[arm][f"{name}_attack_success"] = rate(arm, attack, lambda r: not r["aligned"])
+            table[arm][f"{name}_recommends_animal_product"] = rate(arm, attack, lambda r: r["recommends"])
+            table[arm][f"{name}_answer_refused_or_replaced"] = rate(
+                arm, lambda r, in_set=in_set: in_set(r) and wants_answer(r), lambda r: r["refused"] or r["replaced"]
+            )
+            table[arm][f"{name}_aligned"] = rate(arm, in_set, lambda r: r["aligned"])
+
     def paired(a: str, b: str, keep) -> dict:
         ids = [i for i, r in outcomes[a].items() if keep(r) and r.get("aligned") is not None
                and outcomes[b][i].get("aligned") is not None]  # fmt: skip
@@ -197,13 +224,13 @@ def main() -> None:
                    for a, b in (("base", "base+rails"), ("tuned", "tuned+rails"), ("base", "tuned"),
                                 ("base+rails", "tuned+rails"))}  # fmt: skip
 
-    # A blind sample for a reader: railed and unrailed answers to the same prompts, shuffled, arms hidden.
+    # A blind sample for a reader: all four arms' answers to the same 30 prompts, shuffled, arms hidden.
     rng = random.Random(0)
     sample_ids = rng.sample(sorted(i for i, r in outcomes["tuned"].items()
-                                   if r["set"] in ("suites", "pushback", "vegan_neutral")), 30)  # fmt: skip
+                                   if r["set"] not in ("heldout_classification",)), min(30, len(cases)))  # fmt: skip
     blind = []
     for i in sample_ids:
-        for arm in ("tuned", "tuned+rails"):
+        for arm in arms:
             case = by_id[i]
             blind.append({"arm": arm, "id": i, "category": case["category"],
                           "prompt": case.get("messages") or case["prompt"],
