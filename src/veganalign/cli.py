@@ -1,8 +1,8 @@
 """The `veganalign` command line: it parses arguments and calls one function per command.
 
 Each stage owns its commands (``spec/cli.py``, ``data/cli.py``, ``train/cli.py``,
-``eval/cli.py``, ``serve/cli.py``, ``monitor/cli.py``, ``knowledge/cli.py``); this module puts them together
-and holds the few commands that span stages (generate, chat, export, run).
+``eval/cli.py``, ``serve/cli.py``, ``monitor/cli.py``, ``knowledge/cli.py``, ``annotate/cli.py``); this
+module puts them together and holds the few commands that span stages (generate, chat, export, run).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from veganalign.annotate.cli import app as annotate_app
 from veganalign.console import err, fail, out, user_errors
 from veganalign.data.cli import app as data_app
 from veganalign.eval.cli import agreement_command, eval_command
@@ -33,6 +34,7 @@ app.add_typer(spec_app, name="spec")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(annotate_app, name="annotate")
 app.command("check", help="Is it vegan? Check an ingredient list, product or sentence.")(check_command)
 app.command("eval")(eval_command)
 app.command("agreement")(agreement_command)

@@ -200,18 +200,33 @@ def _jsonl_rankings(path: Path, license: str) -> list[dict[str, Any]]:
             or sorted(ranking) != list(range(len(responses)))
         ):
             raise ContractError(path, lineno, "ranking", "must order every response index exactly once, best first")
-        for a in range(len(ranking)):
-            for b in range(a + 1, len(ranking)):
-                pairs.append(
-                    _human_pair(
-                        f"{row['id']}-{ranking[a]}-{ranking[b]}",
-                        row["prompt"],
-                        responses[ranking[a]],
-                        responses[ranking[b]],
-                        str(row["annotator"]),
-                        license,
-                    )  # fmt: skip
-                )
+        ranks = [0] * len(responses)
+        for place, index in enumerate(ranking):
+            ranks[index] = place + 1
+        pairs += ranked_pairs(str(row["id"]), row["prompt"], responses, ranks, str(row["annotator"]), license)
+    return pairs
+
+
+def ranked_pairs(
+    rid: str,
+    prompt: Any,
+    responses: list[str],
+    ranks: list[int],
+    annotator: str,
+    license: str,
+    annotation: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One person's ranking of ``responses`` as pairs: every response against each one ranked
+    strictly below it (rank 1 is best; equal ranks are a tie and make no pair). Both human
+    paths, ``data import-rankings`` and ``annotate import``, come through here."""
+    pairs = []
+    for a in sorted(range(len(responses)), key=lambda i: (ranks[i], i)):
+        for b in sorted(range(len(responses)), key=lambda i: (ranks[i], i)):
+            if ranks[a] < ranks[b]:
+                pair = _human_pair(f"{rid}-{a}-{b}", prompt, responses[a], responses[b], annotator, license)
+                if annotation:
+                    pair["annotation"] = annotation
+                pairs.append(pair)
     return pairs
 
 
