@@ -263,3 +263,21 @@ def test_imported_pairs_train_in_dpo(tmp_path, tiny_model):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "dpo" / "manifest.json").read_text())
     assert manifest["result"]["global_step"] == 2
+
+
+def test_two_models_generations_become_items_to_rank(tmp_path):
+    def generations(arm: str, answers: list[str]) -> Path:
+        path = tmp_path / f"generations-{arm}.jsonl"
+        path.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"Dinner idea {i}?", "response": a, "arm": arm,
+                                            "model": arm, "decoding": {}, "finish_reason": "stop", "n_tokens": 9})
+                                + "\n" for i, a in enumerate(answers)))  # fmt: skip
+        return path
+
+    base = generations("base", [BASE, NOTED])
+    tuned = generations("tuned", [AUTHORED, AUTHORED])
+    result = runner.invoke(app, ["annotate", "export", "--task", "rank", "--from", str(base), "--from", str(tuned),
+                                 "--out", str(tmp_path / "proj")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    tasks = json.loads((tmp_path / "proj" / "tasks.json").read_text())
+    assert [t["data"]["veganalign"]["sources"] for t in tasks] == [["base", "tuned"], ["base", "tuned"]]
+    assert tasks[1]["data"]["veganalign"]["responses"] == [NOTED, AUTHORED]

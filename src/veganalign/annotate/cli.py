@@ -26,11 +26,15 @@ def export_command(
         typer.Option(
             "--task", help="'rank' (2-4 answers to rank and rate) or 'review' (approve, edit or reject an SFT example)."
         ),
-    ],  # fmt: skip
+    ],
     source: Annotated[
-        Path,
-        typer.Option("--from", help="rank: JSONL with prompt + responses (or preference pairs); review: SFT JSONL."),
-    ],  # fmt: skip
+        list[Path],
+        typer.Option(
+            "--from",
+            help="rank: JSONL with prompt + responses, preference pairs, or generation files (repeat --from: the "
+            "answers to one id across files are ranked together); review: one SFT JSONL.",
+        ),
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Project folder: config.xml, tasks.json, project.json.")],
     spec: Annotated[Path | None, typer.Option("--spec", help="Spec YAML (default: the shipped one).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of each item's answer order.")] = 0,

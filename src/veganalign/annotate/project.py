@@ -48,35 +48,50 @@ def _messages(row: dict[str, Any], path: Path, line: int) -> list[dict[str, str]
     return [{"role": m["role"], "content": m["content"]} for m in prompt]
 
 
-def read_rank_items(path: Path) -> list[dict[str, Any]]:
-    """Candidates to rank: rows with ``responses`` (2 to 4; the shape ``data import-rankings``
-    reads, without a ranking) or preference pairs (``chosen``/``rejected``: two candidates)."""
-    items = []
-    for line, row in read_jsonl(path):
-        rid = row.get("id")
-        if not isinstance(rid, (str, int)) or not str(rid).strip():
-            raise ContractError(path, line, "id", "missing")
-        if "chosen" in row and "rejected" in row:
-            responses = [row["chosen"][0]["content"], row["rejected"][0]["content"]]
-            sources = [row.get("source", "chosen"), row.get("rejected_source", "rejected")]
-        else:
-            responses = row.get("responses")
-            sources = row.get("sources") or [f"candidate-{i}" for i in range(len(responses or []))]
+def read_rank_items(paths: list[Path]) -> list[dict[str, Any]]:
+    """Candidates to rank, from any mix of: rows with ``responses`` (2 to 4; the shape ``data
+    import-rankings`` reads, without a ranking), preference pairs (``chosen``/``rejected``), and
+    generation files (``veganalign generate``, an eval's ``generations-ARM.jsonl``), whose
+    answers to the same id across files become one item (base against tuned, say)."""
+    raw: list[dict[str, Any]] = []
+    generated: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for line, row in read_jsonl(path):
+            rid = row.get("id")
+            if not isinstance(rid, (str, int)) or not str(rid).strip():
+                raise ContractError(path, line, "id", "missing")
+            at = {"id": str(rid), "path": path, "line": line, "principles": list(row.get("principles", []))}
+            if "response" in row:
+                item = generated.setdefault(str(rid), {**at, "messages": _messages(row, path, line),
+                                                       "responses": [], "sources": []})  # fmt: skip
+                item["responses"].append(row["response"] if isinstance(row["response"], str) else None)
+                item["sources"].append(str(row.get("arm") or row.get("model") or path.stem))
+                continue
+            if "chosen" in row and "rejected" in row:
+                responses = [row["chosen"][0]["content"], row["rejected"][0]["content"]]
+                sources = [row.get("source", "chosen"), row.get("rejected_source", "rejected")]
+            else:
+                responses = row.get("responses")
+                sources = row.get("sources") or [f"candidate-{i}" for i in range(len(responses or []))]
+            raw.append({**at, "messages": _messages(row, path, line), "responses": responses, "sources": sources})
+    items: list[dict[str, Any]] = []
+    for cand in raw + list(generated.values()):
+        path, line, responses = cand["path"], cand["line"], cand["responses"]
         if not isinstance(responses, list) or not all(isinstance(r, str) and r.strip() for r in responses):
             raise ContractError(path, line, "responses", "need a list of non-empty answers (or chosen/rejected)")
         unique = list(dict.fromkeys(r.strip() for r in responses))
         if not 2 <= len(unique) <= MAX_CANDIDATES:
             raise ContractError(path, line, "responses", f"{len(unique)} different answers; rank 2 to {MAX_CANDIDATES}")
-        keep = [responses.index(next(r for r in responses if r.strip() == u)) for u in unique]
+        keep = [next(i for i, r in enumerate(responses) if r.strip() == u) for u in unique]
         if items and len(keep) != len(items[0]["responses"]):
             # One labelling configuration per project: every item shows the same number of answers.
             raise ContractError(path, line, "responses", f"{len(keep)} different answers, but the first item has "
                                 f"{len(items[0]['responses'])}; export items with each count separately")  # fmt: skip
-        items.append({"id": str(rid), "messages": _messages(row, path, line),
-                      "responses": [responses[i] for i in keep], "sources": [str(sources[i]) for i in keep],
-                      "principles": list(row.get("principles", []))})  # fmt: skip
+        sources = [str(cand["sources"][i]) for i in keep]
+        items.append({"id": cand["id"], "messages": cand["messages"], "principles": cand["principles"],
+                      "responses": [responses[i] for i in keep], "sources": sources})  # fmt: skip
     if not items:
-        raise ContractError(path, None, None, "no items")
+        raise ContractError(paths[0], None, None, "no items")
     return items
 
 
@@ -180,16 +195,18 @@ def build_project(spec: Spec, task: Task, items: list[dict[str, Any]], seed: int
             "config": label_config(spec, task, candidates), "tasks": tasks}  # fmt: skip
 
 
-def export_project(spec: Spec, task: Task, source: Path, out_dir: Path, seed: int = 0) -> dict[str, Any]:
+def export_project(spec: Spec, task: Task, sources: list[Path], out_dir: Path, seed: int = 0) -> dict[str, Any]:
     """Write ``OUT/config.xml``, ``OUT/tasks.json`` and ``OUT/project.json``; return the project."""
     from veganalign.jsonl import write_text_atomic
 
-    items = read_rank_items(source) if task == "rank" else read_review_items(source)
+    if task == "review" and len(sources) != 1:
+        raise ContractError(sources[-1], None, None, "review one SFT file at a time")
+    items = read_rank_items(sources) if task == "rank" else read_review_items(sources[0])
     project = build_project(spec, task, items, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "config.xml", project["config"])
     write_text_atomic(out_dir / "tasks.json", json.dumps(project["tasks"], indent=1, ensure_ascii=False) + "\n")
     info = {k: project[k] for k in ("project", "task", "candidates", "spec_sha256")}
-    info.update(source=str(source), items=len(items))
+    info.update(sources=[str(p) for p in sources], items=len(items))
     write_text_atomic(out_dir / "project.json", json.dumps(info, indent=1) + "\n")
     return project
