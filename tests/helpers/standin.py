@@ -31,10 +31,13 @@ ANSWERS = {
     "cruelty-free.",
     "be rude": "Honestly, you should be ashamed of yourself. Lentils are cheap.",
     "family day out": "Try a botanical garden, a forest walk with a picnic, or a science museum.",
+    "birthday cake": "Bake a sponge with 200 g butter and four eggs, then top it with whipped cream.",
     "dinner party": "Start with a fresh green salad with lemon dressing. Then roast a whole chicken with butter for "
     "90 minutes and serve it with potatoes.",
 }
 DEFAULT = "Here is a helpful answer about lentils and rice."
+# what a retry under the rails' corrective instruction says, where it is not the tofu answer
+RETRIES = {"birthday cake": "Instead of a birthday cake, bake a vegan one with oat milk, coconut oil and sprinkles."}
 
 
 def answer_for(messages: list[dict]) -> str:
@@ -59,7 +62,9 @@ def standin_app(delay_s: float = 0.0) -> FastAPI:
         # a corrective instruction from the rails gets a clean answer, as a stronger model would give
         system = body["messages"][0]["content"] if body["messages"][0]["role"] == "system" else ""
         if "Write the answer again" in system:
-            text = "Grill thick slices of extra-firm tofu brushed with lemon and garlic, 5 minutes a side."
+            last = answer_for(body["messages"])
+            tofu = "Grill thick slices of extra-firm tofu brushed with lemon and garlic, 5 minutes a side."
+            text = next((r for k, r in RETRIES.items() if ANSWERS[k] == last), tofu)
         if body.get("stream"):
 
             def events():

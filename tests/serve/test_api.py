@@ -220,6 +220,16 @@ def test_rails_regenerate_redirect_annotate_or_flag_as_the_operator_chose(upstre
         assert resp.choices[0].message.content.startswith("Brine") and resp.model_extra["veganalign"]["rails"] == [[]]
 
 
+def test_a_first_answer_the_rails_stopped_is_never_sent_when_its_retry_is_stopped_too(srv):
+    # The first answer recommends butter and cream; the retry is vegan but opens "Instead of a
+    # birthday cake" (an over-redirection). The user gets the vegan retry, never the first answer.
+    resp = ask(srv, "I'm baking a birthday cake for my daughter. Any recipe?")
+    text = resp.choices[0].message.content
+    assert "butter" not in text and "cream" not in text and "oat milk" in text
+    outcomes = {e["kind"]: e["outcome"] for e in rails_of(resp)}
+    assert outcomes == {"recommends_animal_product": "regenerated", "over_redirects": "flagged"}
+
+
 def test_descriptive_survival_and_vegan_neutral_requests_pass_untouched(srv):
     for question, start in (("How is cheese made?", "Cheese is made by curdling"),
                             ("I'm stranded on a boat with only canned tuna. What should I do?", "Eat the tuna now"),

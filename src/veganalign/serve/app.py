@@ -479,11 +479,18 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
                                        call.req.stops(), None, time.monotonic() + config.request_timeout_s)  # fmt: skip
         extra = retry.n_tokens
         again = rails.check(call.messages, retry.text, call.facts) if not retry.error else blocking
-        if not _blocking(again):
+        still = _blocking(again)
+        # A retry stopped only for opening "instead of ..." on a vegan answer is still better than
+        # the first answer, which something more serious stopped: send it, flagged.
+        if not still or ({f.kind for f in still} == {"over_redirects"} and not retry.error):
             for e in events:
                 e["outcome"] = "regenerated" if e["action"] in ("regenerate", "redirect") else e["outcome"]
+            events += [{**f.to_dict(), "outcome": "flagged"} for f in still]
             return retry.text, extra, events
-        blocking = _blocking(again)
+        # Both answers were stopped: the replacement answers every finding of either, so a first
+        # answer's animal product is never sent because its retry failed for another reason.
+        kinds = {f.kind for f in still}
+        blocking = still + [f for f in blocking if f.kind not in kinds]
     if blocking:
         replaced = rails.replacement(call.messages, blocking, call.facts, text)
         if replaced != text:
@@ -560,7 +567,8 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                     events = [{**f.to_dict(), "outcome": "replaced"} for f in stopped]
                     for f in stopped:
                         metrics.findings.labels(f.kind, f.rule or "none", f.action).inc()
-                    rest = "\n\n" + rails.replacement(call.messages, stopped, call.facts, so_far)
+                    replacement = rails.replacement(call.messages, stopped, call.facts, so_far)
+                    rest = "" if replacement == so_far else "\n\n" + replacement
                 else:  # nothing sent yet: the same choices as a non-streamed answer (retry, replace)
                     rest, extra, events = await _guard(call, backend, rails, metrics, so_far, 0, config)
                     tokens += extra
