@@ -197,7 +197,9 @@ def _one_rank_import(tmp_path: Path) -> tuple[list[dict], Path]:
     return tasks, tmp_path / "out"
 
 
-@pytest.mark.parametrize("flaw", ["unknown_annotator", "missing_candidate", "rank_out_of_range", "other_project"])
+@pytest.mark.parametrize(
+    "flaw", ["unknown_annotator", "missing_candidate", "rank_out_of_range", "other_project", "edited_task"]
+)
 def test_a_bad_export_names_the_task_and_loses_nothing_imported(tmp_path, flaw):
     tasks, out = _one_rank_import(tmp_path)
     before = snapshot(out)
@@ -211,6 +213,11 @@ def test_a_bad_export_names_the_task_and_loses_nothing_imported(tmp_path, flaw):
     elif flaw == "rank_out_of_range":
         ann["result"] = [choice("rank_0", "9"), *ann["result"][1:]]
         expected = "task 2 annotation 7: rank_0 must be one rank from 1 to 3"
+    elif flaw == "edited_task":
+        edited = json.loads(json.dumps(tasks[1]))
+        edited["data"]["veganalign"]["order"] = [0, 1, 7]
+        tasks = [tasks[0], edited]
+        expected = "task 2: its data.veganalign was changed (order)"
     else:
         other = json.loads(json.dumps(tasks[1]))
         other["data"]["veganalign"]["project"] = "rank-0000000000000000"

@@ -193,7 +193,16 @@ def import_export(export: Path, out_dir: Path, *, project: Path | None = None, u
         expected = expected or meta["project"]
         if meta["project"] != expected:
             raise AnnotationError(f"task {tid}: from project {meta['project']}, but this import is for {expected}")
-        kind = meta["task"]
+        kind = meta.get("task")
+        needed = (
+            ("item", "messages", "order", "responses", "sources")
+            if kind == "rank"
+            else ("item", "messages", "answer", "domain", "intent", "source", "license", "principles")
+        )
+        missing = [k for k in needed if k not in meta] if kind in ("rank", "review") else ["task"]
+        if missing or (kind == "rank" and sorted(meta["order"]) != list(range(len(meta["responses"])))):
+            raise AnnotationError(f"task {tid}: its data.veganalign was changed ({', '.join(missing) or 'order'}); "
+                                  "import tasks as `annotate export` wrote them")  # fmt: skip
         metas[meta["item"]] = meta
         for ann in t.get("annotations") or []:
             where = f"task {tid} annotation {ann.get('id', '?')}"
