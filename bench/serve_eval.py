@@ -121,6 +121,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "serve_eval.json")
     ap.add_argument("--cases", type=Path, nargs="+", help="only these case files, instead of the suites and bench/data")
+    ap.add_argument("--arms", nargs="+", choices=["base", "base+rails", "tuned", "tuned+rails"],
+                    help="run only these arms; the others' answers come from --reuse")  # fmt: skip
+    ap.add_argument("--reuse", type=Path, help="an earlier --out on the same cases: the answers of arms not run")
     args = ap.parse_args()
 
     from veganalign.eval.judges.rules import RuleJudge
@@ -133,8 +136,17 @@ def main() -> None:
     arms = {"base": (args.base, "off"), "base+rails": (args.base, "on"), "tuned": (args.tuned, "off"),
             "tuned+rails": (args.tuned, "on")}  # fmt: skip
     answers: dict[str, list[dict]] = {}
-    timings = {}
+    timings: dict[str, float | str] = {}
+    # After a fix to one arm (the rails, say), rerun that arm alone and keep the others' answers.
+    previous = json.loads(args.reuse.read_text())["answers"] if args.reuse else {}
     for arm, (model, rails) in arms.items():
+        if args.arms and arm not in args.arms:
+            if arm not in previous:
+                raise SystemExit(f"--arms leaves out {arm}, but --reuse has no answers for it")
+            answers[arm] = [{k: r.get(k) for k in ("id", "response", "finish_reason", "rails", "situation", "error")}
+                            for r in previous[arm]]  # fmt: skip
+            timings[arm] = f"reused from {args.reuse}"
+            continue
         port = free_port()
         proc = start_server(model, rails, port)
         try:
