@@ -25,18 +25,26 @@ TRL_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """A CSV file's columns and its rows numbered by file line (the header is line 1); a file
+    that cannot be read, is not UTF-8 or is not valid CSV is a ``ContractError`` naming it."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = [(n, dict(row)) for n, row in enumerate(reader, start=2)]
+            return list(reader.fieldnames or []), rows
+    except OSError as exc:
+        raise ContractError(path, None, None, f"cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ContractError(path, None, None, "not UTF-8 text") from None
+    except csv.Error as exc:
+        raise ContractError(path, None, None, f"invalid CSV ({exc})") from None
+
+
 def _read_rows(src: str) -> list[tuple[int | None, dict[str, Any]]]:
     path = Path(src)
     if path.is_file() and path.suffix.lower() == ".csv":
-        try:
-            with path.open(newline="", encoding="utf-8") as fh:
-                return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
-        except OSError as exc:
-            raise ContractError(path, None, None, f"cannot read ({exc.strerror or exc})") from None
-        except UnicodeDecodeError:
-            raise ContractError(path, None, None, "not UTF-8 text") from None
-        except csv.Error as exc:
-            raise ContractError(path, None, None, f"invalid CSV ({exc})") from None
+        return read_csv(path)[1]
     if path.is_file():
         return list(read_jsonl(path))
     import datasets

@@ -21,12 +21,12 @@ its headline judge out of every training step. Human rankings imported from JSON
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import random
 from pathlib import Path
 from typing import Any
 
+from veganalign.data.io import read_csv
 from veganalign.jsonl import ContractError, read_jsonl
 
 RANKER = "construction-v1"
@@ -155,29 +155,16 @@ def import_rankings(path: str | Path, license: str = "unknown") -> list[dict[str
 
 
 def _csv_rankings(path: Path, license: str) -> list[dict[str, Any]]:
-    try:
-        return _csv_rankings_unchecked(path, license)
-    except OSError as exc:
-        raise ContractError(path, None, None, f"cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ContractError(path, None, None, "not UTF-8 text") from None
-    except csv.Error as exc:
-        raise ContractError(path, None, None, f"invalid CSV ({exc})") from None
-
-
-def _csv_rankings_unchecked(path: Path, license: str) -> list[dict[str, Any]]:
+    columns, rows = read_csv(path)
+    missing = {"id", "prompt", "chosen", "rejected", "annotator"} - set(columns)
+    if missing:
+        raise ContractError(path, 1, ", ".join(sorted(missing)), "missing CSV column(s)")
     pairs: list[dict[str, Any]] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"id", "prompt", "chosen", "rejected", "annotator"} - set(reader.fieldnames or [])
-        if missing:
-            raise ContractError(path, 1, ", ".join(sorted(missing)), "missing CSV column(s)")
-        for lineno, row in enumerate(reader, start=2):
-            for field in ("prompt", "chosen", "rejected", "annotator"):
-                if not (row.get(field) or "").strip():
-                    raise ContractError(path, lineno, field, "empty")
-            pair = _human_pair(row["id"], row["prompt"], row["chosen"], row["rejected"], row["annotator"], license)
-            pairs.append(pair)
+    for lineno, row in rows:
+        for field in ("prompt", "chosen", "rejected", "annotator"):
+            if not (row.get(field) or "").strip():
+                raise ContractError(path, lineno, field, "empty")
+        pairs.append(_human_pair(row["id"], row["prompt"], row["chosen"], row["rejected"], row["annotator"], license))
     return pairs
 
 
