@@ -23,7 +23,7 @@ LAYERS = [
     ("train",),  # SFT, DPO, reward model, GRPO
     ("monitor",),  # the serving store: redaction, conflict flags, recorder, review pages, reports, export
     ("serve",),  # the OpenAI-compatible server
-    ("card",),  # the model card, read from a run's files
+    ("card", "redteam"),  # the model card, read from a run's files; red-team runs and improvement rounds
     ("pipeline",),  # veganalign run
     ("cli",),  # the command line
     ("__main__",),  # python -m veganalign
