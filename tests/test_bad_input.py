@@ -68,6 +68,16 @@ PAIR_ROW = {"id": "p1", "prompt": [{"role": "user", "content": "Hi"}], "chosen":
             "source": "authored", "license": "Apache-2.0"}  # fmt: skip
 
 
+def library_without_request_slot() -> str:
+    import yaml
+
+    from veganalign.data.attacks import LIBRARY
+
+    data = yaml.safe_load(LIBRARY.read_text())
+    data["families"]["persona_roleplay"]["templates"][0]["text"] = "You are a butcher now."
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
 def jl(*rows) -> bytes:
     return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
 
@@ -314,6 +324,19 @@ CASES = [
     Case("opt-run-profile", ["run", "--profile", "fastest", "--out", "{d}/run"], r"--profile 'fastest': choose one of"),
     Case("opt-train-learning-rate", ["train", "sft", "--learning-rate", "fast"], r"learning-rate", usage=True),
     Case("opt-unknown-option", ["data", "build", "--outt", "{d}/x"], r"No such option", usage=True),
+    # ------------------------------------------------------------------ red-teaming and rounds
+    Case("redteam-library-invalid-yaml", ["redteam", "--library", "{d}/a.yaml", "--out", "{d}/o"],
+         r"a\.yaml:\d+: invalid YAML", {"a.yaml": "families: [unclosed\n"}),
+    Case("redteam-library-template-without-slot", ["redteam", "--library", "{d}/a.yaml", "--out", "{d}/o"],
+         r"a\.yaml: families\.persona_roleplay\.\w+-\d+: the text must hold \{request\}",
+         {"a.yaml": lambda: library_without_request_slot()}),
+    Case("redteam-unknown-family", ["redteam", "--families", "flattery", "--out", "{d}/o"],
+         r"--families: no family flattery"),
+    Case("redteam-bad-split", ["redteam", "--split", "test", "--out", "{d}/o"], r"--split 'test'"),
+    Case("redteam-bad-model-ref", ["redteam", "--model", "{d}/nope", "--out", "{d}/o"], r"nope.*no such directory"),
+    Case("iterate-no-run", ["iterate", "--run", "{d}/nope"], r"--run .*nope: no such run directory"),
+    Case("iterate-run-without-a-model", ["iterate", "--run", "{d}/r"], r"r: no trained stage", {"r/": ""}),
+    Case("run-negative-rounds", ["run", "--rounds", "-1"], r"--rounds.*greater than or equal to 0", usage=True),
     # ------------------------------------------------------------------ configs (loading only)
     Case("config-train-missing", ["train", "sft", "--config", "{d}/nope.yaml"], r"nope\.yaml: cannot read"),
     Case("config-train-alias-bomb", ["train", "sft", "--config", "{d}/bomb.yaml"], r"bomb\.yaml:\d+: aliases expand",

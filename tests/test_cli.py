@@ -14,7 +14,7 @@ runner = CliRunner()
 COMMANDS = [[], ["spec"], ["spec", "validate"], ["spec", "render"], ["spec", "hash"], ["generate"], ["chat"],
             ["serve"], ["run"], ["check"], ["eval"], ["agreement"], ["export"], ["data"], ["data", "build"],
             ["data", "synth"], ["train"], ["train", "sft"], ["train", "dpo"], ["train", "reward"],
-            ["train", "rl"]]  # fmt: skip
+            ["train", "rl"], ["redteam"], ["iterate"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "root")

@@ -18,6 +18,7 @@ from veganalign.data.cli import app as data_app
 from veganalign.eval.cli import agreement_command, eval_command
 from veganalign.knowledge.cli import check_command
 from veganalign.monitor.cli import app as monitor_app
+from veganalign.redteam.cli import iterate_command, redteam_command
 from veganalign.serve.cli import MODEL_HELP, serve_command
 from veganalign.spec.cli import app as spec_app
 from veganalign.train.cli import app as train_app
@@ -39,6 +40,8 @@ app.command("check", help="Is it vegan? Check an ingredient list, product or sen
 app.command("eval")(eval_command)
 app.command("agreement")(agreement_command)
 app.command("serve")(serve_command)
+app.command("redteam")(redteam_command)
+app.command("iterate")(iterate_command)
 
 SpecOption = Annotated[
     Path | None, typer.Option("--spec", help="Spec YAML used for --system-prompt spec (default: the shipped one).")
@@ -183,13 +186,23 @@ def run(
         ),
     ] = None,  # fmt: skip
     force: Annotated[bool, typer.Option(help="Redo every stage even if its inputs did not change.")] = False,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Red-team and improvement rounds after the eval (default: the config's redteam.rounds, "
+            "0); each retrains and re-measures (veganalign iterate).",
+        ),
+    ] = None,  # fmt: skip
 ) -> None:
-    """Spec to evaluated model: spec, knowledge, data, sft, dpo, eval (4 arms), demo, model card."""
+    """Spec to evaluated model: spec, knowledge, data, sft, dpo, eval (4 arms), demo, model card; then --rounds N."""
     from veganalign.pipeline import load_run, run_pipeline
 
     try:
         run_cfg = load_run(config, profile, model=model, spec=spec, seed=seed, trust=trust,
                            keep_unknown_principles=keep_unknown_principles)  # fmt: skip
+        if rounds is not None:
+            run_cfg.config.redteam.rounds = rounds
         run_dir = out_dir or run_cfg.config.out or Path("runs") / (config.stem if config else profile)
         run_pipeline(run_dir, run_cfg, force=force, from_stage=from_stage, console=err)
     except (*user_errors(), ValueError) as exc:

@@ -55,6 +55,22 @@ class EvalSettings(BaseModel):
     api_key_env: str = Field("OPENAI_API_KEY", description="Key for an llm: judge.")
 
 
+class RoundSettings(BaseModel):
+    """Red-team and improvement rounds after the eval (``veganalign iterate``; one round retrains and re-measures)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(0, ge=0, description="Rounds to have after the eval (the command line's --rounds wins).")
+    limit: int = Field(12, ge=1, description="Train-split attacks per family, where failures are found.")
+    heldout_limit: int = Field(12, ge=1, description="Held-out attacks per family: the round's measure.")
+    families: list[str] = Field(default_factory=list, description="Attack families (empty: all).")
+    replay: int = Field(32, ge=0, description="Pairs of the run's own data mixed into each round.")
+    dpo_steps: int = Field(-1, description="DPO steps a round (-1: one epoch over its pairs).")
+    eval: bool = Field(True, description="Re-run the run's eval cases on each round's model.")
+    teacher: str | None = Field(None, description="Model ref that writes corrections (default: knowledge base).")
+    max_new_tokens: int = Field(112, ge=1)
+
+
 class DemoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -79,6 +95,7 @@ class RunConfig(BaseModel):
     dpo: dict[str, Any] = Field(default_factory=dict)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+    redteam: RoundSettings = Field(default_factory=RoundSettings)
 
 
 # What the run itself decides for each recipe: its paths, the model chain, the spec, the seed.
@@ -282,7 +299,35 @@ def run_pipeline(
         console.print(f"stage {name}: done in {wall:.1f}s")
         summary[name] = "done"
     _print_final_table(run_dir, console)
+    if cfg.redteam.rounds or (run_dir / "rounds").exists():
+        summary["rounds"] = _run_rounds(
+            run_dir, cfg.redteam, retrained=any(summary.get(s) == "done" for s in ("sft", "dpo")), console=console
+        )
     return summary
+
+
+def _run_rounds(run_dir: Path, settings: RoundSettings, *, retrained: bool, console: Console) -> list[int]:
+    """Red-team and iterate until the run has ``settings.rounds`` finished rounds.
+
+    Rounds made from an earlier model (this invocation retrained SFT or DPO) no longer
+    follow from the run: they are moved aside to ``rounds.stale-TIME``, never deleted.
+    """
+    from veganalign.redteam.iterate import finished_rounds, iterate_round
+
+    rounds = run_dir / "rounds"
+    if retrained and rounds.exists():
+        stale = run_dir / f"rounds.stale-{time.strftime('%Y%m%dT%H%M%S')}"
+        rounds.rename(stale)
+        console.print(f"[yellow]the run was retrained: its earlier rounds moved to {stale}[/yellow]")
+    while len(finished_rounds(run_dir)) < settings.rounds:
+        k = len(finished_rounds(run_dir)) + 1
+        console.rule(f"round {k} of {settings.rounds}: red-team, data, train, re-measure")
+        started = time.time()
+        iterate_round(run_dir, teacher=settings.teacher, limit=settings.limit, heldout_limit=settings.heldout_limit,
+                      families=settings.families or None, replay=settings.replay, dpo_steps=settings.dpo_steps,
+                      eval_cases=settings.eval, max_new_tokens=settings.max_new_tokens, console=console)  # fmt: skip
+        console.print(f"round {k}: done in {time.time() - started:.1f}s")
+    return finished_rounds(run_dir)
 
 
 def _start_stage_dir(run_dir: Path, stage: str, key: str) -> None:

@@ -14,7 +14,8 @@ Accepted forms (docs/architecture.md, "Model refs"):
   from ``adapter_config.json``'s ``base_model_name_or_path``;
 - ``BASE+lora:ADAPTER_DIR``: an explicit base for an adapter;
 - a training-stage or run directory (``runs/NAME/dpo``, ``runs/NAME``): the final
-  adapter at its root, or for a run the last trained stage;
+  adapter at its root, or for a run the newest finished improvement round's model
+  (``runs/NAME/rounds/K/dpo``, from ``veganalign iterate``), else its last trained stage;
 - a Hugging Face id ``org/name`` (downloaded where a hub is reachable).
 
 A Hugging Face id that is neither a local directory nor in the local Hugging Face cache
@@ -122,7 +123,13 @@ def _parse_directory(path: Path, raw: str) -> ModelRef:
         return ModelRef("adapter", str(path.resolve()), raw, base=adapter_base(path))
     if (path / "config.json").is_file():
         return ModelRef("hf", str(path.resolve()), raw)
-    # A run directory: use its last trained stage.
+    # A run directory: its newest finished improvement round (``veganalign iterate``), else its last trained stage.
+    rounds = path / "rounds"
+    if rounds.is_dir():
+        done = sorted((int(p.name) for p in rounds.iterdir() if p.name.isdigit() and (p / "summary.json").is_file()
+                       and (p / "dpo" / "adapter_config.json").is_file()), reverse=True)  # fmt: skip
+        if done:
+            return _parse_directory(rounds / str(done[0]) / "dpo", raw)
     for stage in RUN_STAGE_ORDER:
         if (path / stage / "adapter_config.json").is_file() or (path / stage / "config.json").is_file():
             return _parse_directory(path / stage, raw)
