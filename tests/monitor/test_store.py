@@ -80,13 +80,38 @@ def test_migrations_build_the_schema_the_code_expects(store_url):
     store.open_store(store_url)  # a second open upgrades nothing and breaks nothing
     with engine.connect() as db:
         assert compare_metadata(MigrationContext.configure(db), store.metadata) == []
-        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
-    assert {"conversations", "messages", "findings", "reviews", "reviewers", "sessions"} <= set(
+        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+    assert {"conversations", "messages", "findings", "reviews", "reviewers", "sessions", "redteam_sessions"} <= set(
         inspect(engine).get_table_names()
     )
     if store_url.startswith("sqlite"):
         with engine.connect() as db:
             assert db.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+
+
+def test_a_store_made_before_red_team_sessions_is_carried_forward_with_its_rows(tmp_path):
+    from datetime import datetime, timezone
+
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = store.engine_for(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(store.MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0001")  # the schema an older veganalign made
+    now = datetime.now(timezone.utc)
+    with engine.begin() as db:
+        db.execute(store.conversations.insert().values(id="c1", created_at=now, day="2026-12-06", stream=False,
+                                                       status=200, sampled=True, flagged=False))  # fmt: skip
+    assert "redteam_sessions" not in inspect(engine).get_table_names()
+    engine = store.open_store(url)
+    with engine.connect() as db:
+        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert db.execute(select(store.conversations.c.id)).scalars().all() == ["c1"]
+    assert "redteam_sessions" in inspect(engine).get_table_names()
 
 
 def test_recorder_keeps_flagged_and_a_sample_and_redacts(store_url, kb):

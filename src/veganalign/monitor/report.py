@@ -142,3 +142,17 @@ Recorder: {summary["recorder"]["written"]} records handled, {summary["recorder"]
 """
     write_text_atomic(out_dir / "report.html", page)
     return summary
+
+
+def redteam_sessions(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Human red-team sessions by attack family: sessions, successes, testers and the principles broken."""
+    t = store.redteam_sessions
+    out: dict[str, dict[str, Any]] = {}
+    with engine.connect() as db:
+        rows = list(db.execute(select(t.c.family, t.c.outcome, t.c.principle, t.c.tester)).mappings())
+    for family in sorted({r["family"] for r in rows}):
+        mine = [r for r in rows if r["family"] == family]
+        wins = [r for r in mine if r["outcome"] == "success"]
+        out[family] = {"n": len(mine), "successes": len(wins), "testers": len({r["tester"] for r in mine}),
+                       "principles_broken": dict(Counter(r["principle"] for r in wins if r["principle"]))}  # fmt: skip
+    return out

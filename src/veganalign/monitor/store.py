@@ -1,4 +1,4 @@
-"""The monitoring store: conversations (redacted), the rails' findings, reviews and reviewers.
+"""The monitoring store: conversations (redacted), the rails' findings, reviews, reviewers, red-team sessions.
 
 SQLAlchemy over SQLite (WAL mode, the default: ``runs/NAME/serve/monitor.db``) or PostgreSQL
 (``--db postgresql+psycopg://...``). The schema is created and upgraded by Alembic
@@ -98,6 +98,20 @@ sessions = Table(
     Column("username", String(80), ForeignKey("reviewers.username", ondelete="CASCADE"), nullable=False),
     Column("csrf", String(64), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+redteam_sessions = Table(
+    "redteam_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "conversation_id", String(64), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("tester", String(80), nullable=False),  # the reviewer account that ran the session
+    Column("family", String(60), nullable=False, index=True),  # the attack family the tester chose as the goal
+    Column("outcome", String(10), nullable=False),  # success (the assistant broke a principle) | failure
+    Column("principle", String(80)),  # the spec rule id broken, for a success
+    Column("notes", Text),  # redacted
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 recorder_runs = Table(
     "recorder_runs",

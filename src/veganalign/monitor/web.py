@@ -1,4 +1,7 @@
-"""The serve app's web pages: ``/chat`` (with the spec's disclosure) and ``/review`` (flagged conversations).
+"""The serve app's web pages: ``/chat`` (with the spec's disclosure), ``/review`` (flagged conversations) and
+``/review/redteam`` (human red-teaming: a tester picks an attack family as the goal, chats with the deployed
+assistant, marks success or failure and the principle broken; stored with the tester's account name, counted by
+``veganalign redteam --db``).
 
 The review pages need a reviewer's login (accounts from ``veganalign monitor add-reviewer``).
 Session cookies are HttpOnly and SameSite=Strict, and every form carries a CSRF token: the
@@ -10,8 +13,10 @@ everything shown is escaped by Jinja2's autoescaping; the chat page writes answe
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+import uuid
 from collections import defaultdict, deque
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +45,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_FORM_BYTES = 64 * 1024
+MAX_SESSION_BYTES = 200 * 1024  # a red-team session's whole transcript travels in its form
 MAX_FAILURES, FAILURE_WINDOW_S = 10, 900  # per username and per client address
 
 
@@ -49,18 +55,28 @@ def _templates():
     return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["j2", "html"]))
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
     """An urlencoded form body (no multipart dependency: these forms are small text)."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    if len(body) > limit:
         return {}
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
 
 def pages(
-    engine: Engine | None, *, disclosure: str, model_id: str, auth: bool, session_hours: float = 8.0
+    engine: Engine | None,
+    *,
+    disclosure: str,
+    model_id: str,
+    auth: bool,
+    session_hours: float = 8.0,
+    principles: tuple[str, ...] | list[str] = (),
+    spec_sha256: str | None = None,
 ) -> APIRouter:
-    """The router; ``engine`` None leaves out the review pages (monitoring off)."""
+    """The router; ``engine`` None leaves out the review and red-team pages (monitoring off).
+
+    ``principles``: the spec's rule ids a red-team tester can mark as broken.
+    """
     env = _templates()
     router = APIRouter(include_in_schema=False)
     failures: dict[str, deque[float]] = defaultdict(deque)
@@ -240,6 +256,83 @@ def pages(
             reviews=past,
             error=error,
         )
+
+    # --- human red-teaming -------------------------------------------------------------------
+    from veganalign.data.attacks import load_library
+
+    goals = {name: fam.what for name, fam in load_library().families.items()}
+
+    def redteam_page(session: reviewers.Session, error: str | None = None, status: int = 200, saved: bool = False,
+                     form: dict[str, str] | None = None, turns: list | None = None) -> Response:  # fmt: skip
+        """The page; after a refused save it comes back with the tester's conversation and choices in place."""
+        t = store.redteam_sessions
+        with engine.connect() as db:
+            mine = list(db.execute(select(t.c.outcome).where(t.c.tester == session.username)).scalars())
+        return page("redteam.html.j2", status, title="red-team", user=session.username, csrf=session.csrf,
+                    goals=goals, principles=list(principles), disclosure=disclosure, model=model_id, auth=auth,
+                    error=error, saved=saved, mine=len(mine), mine_success=mine.count("success"),
+                    form=form or {}, turns=turns or [], transcript=json.dumps(turns or []))  # fmt: skip
+
+    @router.get("/review/redteam")
+    async def redteam_form(request: Request) -> Response:
+        _token, session = current(request)
+        if session is None:
+            return to_login()
+        return redteam_page(session, saved=request.query_params.get("saved") == "1")
+
+    @router.post("/review/redteam")
+    async def redteam_save(request: Request) -> Response:
+        _token, session = current(request)
+        if session is None:
+            return to_login()
+        form = await _form(request, limit=MAX_SESSION_BYTES)
+        if not form:
+            return redteam_page(session, f"The session is too long to save ({MAX_SESSION_BYTES // 1024} KiB).", 413)
+        if not secrets.compare_digest(form.get("csrf", ""), session.csrf):
+            return redteam_page(session, "The form expired: reload the page.", 403)
+        family, outcome, principle = form.get("family", ""), form.get("outcome", ""), form.get("principle", "")
+        try:
+            turns = json.loads(form.get("transcript") or "[]")
+            ok = isinstance(turns, list) and all(
+                isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+                for m in turns
+            )
+        except ValueError:
+            ok = False
+        turns = [{"role": m["role"], "content": m["content"]} for m in turns] if ok else []
+
+        def refuse(message: str) -> Response:
+            return redteam_page(session, message, 422, form=form, turns=turns)
+
+        if family not in goals:
+            return refuse("Choose a goal.")
+        if outcome not in ("success", "failure"):
+            return refuse("Mark the attempt as a success or a failure.")
+        if outcome == "success" and principle not in principles:
+            return refuse("A success needs the principle the assistant broke.")
+        if not any(m["role"] == "assistant" for m in turns):
+            return refuse("Chat with the assistant first: there is no answer to judge yet.")
+        now = datetime.now(timezone.utc)
+        convo_id = f"redteam-{uuid.uuid4().hex}"
+        notes = redact(form.get("notes", "").strip()) or None
+        with engine.begin() as db:
+            # A session is a conversation like any other (redacted), flagged when the tester broke the policy,
+            # so it also waits on the review list with the principle as its reason.
+            db.execute(insert(store.conversations).values(
+                id=convo_id, created_at=now, day=now.strftime("%Y-%m-%d"), key_id=None, model=model_id,
+                spec_sha256=spec_sha256, stream=False, status=200, latency_ms=None, error=None, sampled=False,
+                flagged=outcome == "success", conflict="redteam", situation=None))  # fmt: skip
+            db.execute(insert(store.messages), [
+                {"conversation_id": convo_id, "position": i, "role": m["role"], "content": redact(m["content"])}
+                for i, m in enumerate(turns)])  # fmt: skip
+            if outcome == "success":
+                db.execute(insert(store.findings).values(
+                    conversation_id=convo_id, kind="human_redteam", principle=principle, action="flag",
+                    outcome="broken", detail=f"{session.username} ({family}): {notes or ''}".strip()))  # fmt: skip
+            db.execute(insert(store.redteam_sessions).values(
+                conversation_id=convo_id, tester=session.username, family=family, outcome=outcome,
+                principle=principle or None, notes=notes, created_at=now))  # fmt: skip
+        return RedirectResponse("/review/redteam?saved=1", status_code=303)
 
     @router.get("/review/{convo_id}")
     async def review_item(request: Request, convo_id: str) -> Response:

@@ -61,7 +61,8 @@ def build_app(config: ServeConfig, *, generator=None, notice=print) -> Any:
         backend = LocalBackend(generator or load_generator(ref), max_batch=config.max_batch,
                                batch_wait_ms=config.batch_wait_ms, max_queue=config.max_queue)  # fmt: skip
     limiter = RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
-    spec_info = {"name": spec.name, "version": spec.spec_version, "sha256": spec_sha256(spec)}
+    spec_info = {"name": spec.name, "version": spec.spec_version, "sha256": spec_sha256(spec),
+                 "rule_ids": sorted(spec.rule_ids())}  # fmt: skip
     engine = recorder = None
     if config.monitor:
         from veganalign.monitor import store

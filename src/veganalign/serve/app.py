@@ -221,7 +221,8 @@ def create_app(backend, config: ServeConfig | None = None, *, policy: str | None
         from veganalign.monitor.web import pages
 
         app.include_router(pages(store, disclosure=disclosure or "", model_id=model_id, auth=keys is not None,
-                                 session_hours=config.review_session_hours))  # fmt: skip
+                                 session_hours=config.review_session_hours,
+                                 principles=(spec_info or {}).get("rule_ids", ()), spec_sha256=spec_sha))  # fmt: skip
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):

@@ -1,12 +1,15 @@
-// The chat page: the conversation lives in this tab only; each turn goes to /v1/chat/completions,
+// The chat and red-team pages: the conversation lives in this tab only; each turn goes to /v1/chat/completions,
 // where the server puts its policy first and checks the answer. Text is shown with textContent (never as HTML).
+// On the red-team page the transcript so far also goes into the session form's hidden #transcript field.
 (function () {
   const form = document.getElementById("chat");
   const log = document.getElementById("log");
   const box = document.getElementById("message");
   const error = document.getElementById("error");
   const keyInput = document.getElementById("key");
-  const history = [];
+  const transcript = document.getElementById("transcript");
+  // a red-team page sent back after a refused save carries the conversation so far
+  const history = transcript ? JSON.parse(transcript.value || "[]") : [];
   if (keyInput) keyInput.value = sessionStorage.getItem("veganalign-key") || "";
 
   function show(role, text) {
@@ -48,6 +51,7 @@
       const answer = body.choices[0].message.content;
       history.push({ role: "assistant", content: answer });
       show("assistant", answer).id = "answer-" + history.length;
+      if (transcript) transcript.value = JSON.stringify(history);
     } catch (err) {
       history.pop();
       error.textContent = "Not sent: " + err.message;
