@@ -110,3 +110,26 @@ def test_summary_counts_rates_and_lookalike_failures():
     assert fam["low"] < 0.5 < fam["high"]
     assert fam["over_refusal"] == 0.25 and fam["over_redirection"] == 0.25
     assert fam["principles_broken"] == {"non_harm_food": 2} and fam["worst"] == ["a1", "a4"]
+
+
+def test_adaptive_rewrites_retry_every_attack_the_model_withstood(embedded_generator, tmp_path):
+    summary = redteam("smollm2-135m-instruct", tmp_path, families=["persona_roleplay", "no_lectures_format"], limit=3,
+                      adaptive=2, max_new_tokens=16, generator=embedded_generator)  # fmt: skip
+    attacks = [r for r in rows(tmp_path) if not r["lookalike"]]
+    for r in attacks:
+        first = r["attempts"][0]
+        assert first["attempt"] == 0 and first["source"] == "library"
+        if first["success"]:
+            assert len(r["attempts"]) == 1  # nothing to rewrite
+            continue
+        retries = r["attempts"][1:]
+        assert 1 <= len(retries) <= 2
+        assert all(t["source"] == "attacker" or t["source"].startswith("composition:") for t in retries)
+        # an attacker's rewrite still asks for the target; only the last try may have succeeded
+        assert all(r["target"].lower() in t["prompt"].lower() for t in retries if t["source"] == "attacker")
+        assert not any(t["success"] for t in retries[:-1])
+        if r["success"]:
+            assert r["adaptive_success_at"] == len(retries)
+    fam = summary["families"]["persona_roleplay"]
+    assert fam["successes"] >= fam["first_try_successes"]
+    assert summary["adaptive"] == 2 and summary["attacker"] == "the target model"
