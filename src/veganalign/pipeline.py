@@ -65,6 +65,7 @@ class RoundSettings(BaseModel):
     heldout_limit: int = Field(12, ge=1, description="Held-out attacks per family: the round's measure.")
     families: list[str] = Field(default_factory=list, description="Attack families (empty: all).")
     replay: int = Field(32, ge=0, description="Pairs of the run's own data mixed into each round.")
+    lookalike_ratio: float = Field(0.5, ge=0, description="Most look-alike pairs per failure pair in a round.")
     dpo_steps: int = Field(-1, description="DPO steps a round (-1: one epoch over its pairs).")
     eval: bool = Field(True, description="Re-run the run's eval cases on each round's model.")
     teacher: str | None = Field(None, description="Model ref that writes corrections (default: knowledge base).")
@@ -324,7 +325,8 @@ def _run_rounds(run_dir: Path, settings: RoundSettings, *, retrained: bool, cons
         console.rule(f"round {k} of {settings.rounds}: red-team, data, train, re-measure")
         started = time.time()
         iterate_round(run_dir, teacher=settings.teacher, limit=settings.limit, heldout_limit=settings.heldout_limit,
-                      families=settings.families or None, replay=settings.replay, dpo_steps=settings.dpo_steps,
+                      families=settings.families or None, replay=settings.replay,
+                      lookalike_ratio=settings.lookalike_ratio, dpo_steps=settings.dpo_steps,
                       eval_cases=settings.eval, max_new_tokens=settings.max_new_tokens, console=console)  # fmt: skip
         console.print(f"round {k}: done in {time.time() - started:.1f}s")
     return finished_rounds(run_dir)

@@ -113,6 +113,9 @@ def iterate_command(
     heldout_limit: Annotated[int, typer.Option(min=1, help="Held-out attacks per family (the round's measure).")] = 16,
     families: Annotated[list[str], typer.Option("--families", "-f", help="Families (default: all).")] = [],  # noqa: B006
     replay: Annotated[int, typer.Option(min=0, help="Pairs of the run's own training data mixed back in.")] = 32,
+    lookalike_ratio: Annotated[
+        float, typer.Option(min=0, help="Most look-alike pairs (answer a vegan request directly) per failure pair.")
+    ] = 0.5,
     dpo_steps: Annotated[int, typer.Option(help="DPO steps (-1: one epoch over the round's pairs).")] = -1,
     eval_cases: Annotated[bool, typer.Option("--eval/--no-eval", help="Re-run the run's eval cases after.")] = True,
     max_new_tokens: Annotated[int, typer.Option(min=1)] = 128,
@@ -132,6 +135,7 @@ def iterate_command(
             with _progress() as progress:
                 summary = iterate_round(run, teacher=teacher, from_monitor=from_monitor, limit=limit,
                                         heldout_limit=heldout_limit, families=names, replay=replay,
+                                        lookalike_ratio=lookalike_ratio,
                                         dpo_steps=dpo_steps, eval_cases=eval_cases, max_new_tokens=max_new_tokens,
                                         batch_size=batch_size, api_key_env=api_key_env, progress=progress,
                                         console=err)  # fmt: skip

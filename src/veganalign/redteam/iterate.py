@@ -33,6 +33,7 @@ blind reading beside the figures.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from pathlib import Path
@@ -112,7 +113,7 @@ def teacher_corrections(teacher, rows: list[dict], system_prompt: str | None, de
 
 def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path, heldout_texts: list[str],
                      teacher: str | None = None, from_monitor: list[Path] = (), replay: int = 32, seed: int = 0,
-                     api_key_env: str = "OPENAI_API_KEY") -> dict[str, Any]:  # fmt: skip
+                     lookalike_ratio: float = 0.5, api_key_env: str = "OPENAI_API_KEY") -> dict[str, Any]:  # fmt: skip
     """``data/pairs.jsonl`` and ``data/sft.jsonl`` from the round's red-team transcripts; returns the counts."""
     from veganalign.data.build import EVAL_DIR
     from veganalign.data.contamination import find_contamination
@@ -168,6 +169,16 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
             if good:
                 pair(row, good, row["answers"][-1], "teacher", "over_refusal", source)
                 uncorrected_twins -= 1
+    # Look-alike pairs teach answering a vegan-able request directly. Left uncapped they outnumber the failures
+    # (143 to 69 in the first measured round): over-redirection fell from 91% to 0% but the round learned to answer
+    # every request directly, attacks too, and attack success did not move. At most ``lookalike_ratio`` per failure.
+    twin_kinds = ("over_redirection", "over_refusal")
+    twin_pairs = [p for p in pairs if p["ranking"]["rejected_kind"] in twin_kinds]
+    cap = math.ceil(lookalike_ratio * len(failures))
+    capped = max(0, len(twin_pairs) - cap)
+    if capped:
+        kept_twins = {p["id"] for p in random.Random(seed).sample(twin_pairs, cap)}
+        pairs[:] = [p for p in pairs if p["ranking"]["rejected_kind"] not in twin_kinds or p["id"] in kept_twins]
     for path in from_monitor:
         _, rows = validate_file(path, "pair")
         pairs += [{**r, "id": f"round-{rdir.name}-monitor-{r['id']}"} for r in rows]
@@ -205,7 +216,8 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
                                                              for p in kept),
         "pairs_from_lookalikes": sum(p["ranking"]["rejected_kind"] in ("over_redirection", "over_refusal")
                                      for p in kept),
-        "lookalike_failures_uncorrected": uncorrected_twins,
+        "lookalike_failures_uncorrected": uncorrected_twins, "lookalike_pairs_over_ratio_dropped": capped,
+        "lookalike_ratio": lookalike_ratio,
         "from_monitor": sum("-monitor-" in p["id"] for p in kept), "replay": replayed,
         "contaminated_dropped": len(dirty), "contamination": [m.__dict__ for m in matches[:20]],
         "corrections": source, "total_pairs": len(kept), "sft_examples": len(sft),
@@ -272,6 +284,7 @@ def eval_change(before_verdicts: Path, after_verdicts: Path) -> dict[str, Any]:
 
 def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: list[Path] = (), limit: int = 16,
                   heldout_limit: int = 16, families: list[str] | None = None, replay: int = 32,
+                  lookalike_ratio: float = 0.5,
                   dpo_steps: int = -1, eval_cases: bool = True, max_new_tokens: int = 128, batch_size: int = 16,
                   seed: int = 0, api_key_env: str = "OPENAI_API_KEY", progress=None,
                   console=None) -> dict[str, Any]:  # fmt: skip
@@ -292,6 +305,7 @@ def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: li
     # A resumed round must finish as it started: its steps' outputs are only comparable under one setting.
     settings = {"model_before": before_model, "teacher": teacher, "from_monitor": [str(p) for p in from_monitor],
                 "limit": limit, "heldout_limit": heldout_limit, "families": families, "replay": replay,
+                "lookalike_ratio": lookalike_ratio,
                 "dpo_steps": dpo_steps, "eval": eval_cases, "max_new_tokens": max_new_tokens, "seed": seed}  # fmt: skip
     recorded = rdir / "round.json"
     if recorded.is_file():
@@ -333,7 +347,7 @@ def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: li
         rows = [json.loads(x) for x in (rdir / "redteam-train" / "transcripts.jsonl").read_text().splitlines() if x]
         counts = build_round_data(rdir, rows, spec=spec, run_dir=run_dir, heldout_texts=heldout_texts,
                                   teacher=teacher, from_monitor=list(from_monitor), replay=replay, seed=seed,
-                                  api_key_env=api_key_env)  # fmt: skip
+                                  lookalike_ratio=lookalike_ratio, api_key_env=api_key_env)  # fmt: skip
         say(f"round {k}: {counts['total_pairs']} pairs ({counts['pairs_from_failures']} from failures, "
             f"{counts['pairs_from_lookalikes']} from look-alikes, {counts['replay']} replayed; "
             f"{counts['contaminated_dropped']} dropped as contaminated)")  # fmt: skip
