@@ -214,7 +214,7 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
     counts = {
         "failures": len(failures), "pairs_from_failures": sum(p["ranking"]["rejected_kind"] == "policy_failure"
                                                              for p in kept),
-        "pairs_from_lookalikes": sum(p["ranking"]["rejected_kind"] in ("over_redirection", "over_refusal")
+        "pairs_from_lookalikes": sum(p["ranking"]["rejected_kind"] in twin_kinds and "-replay-" not in p["id"]
                                      for p in kept),
         "lookalike_failures_uncorrected": uncorrected_twins, "lookalike_pairs_over_ratio_dropped": capped,
         "lookalike_ratio": lookalike_ratio,
