@@ -32,13 +32,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 # Label Studio in its own environment: its pins (openai<2, pyarrow<25) conflict with ours, so it is
 # never a dependency of veganalign. `make label-studio`, then .venv-label-studio/bin/label-studio start.
+# Its whole environment is pinned (constraints-label-studio.txt): a new release of one of its dependencies
+# (sentry-sdk 3.0.0) once stopped it from starting.
 LABEL_STUDIO_VENV ?= .venv-label-studio
 LABEL_STUDIO_VERSION ?= 1.23.2
 label-studio: $(LABEL_STUDIO_VENV)/.installed
 
-$(LABEL_STUDIO_VENV)/.installed:
+$(LABEL_STUDIO_VENV)/.installed: constraints-label-studio.txt
 	$(PYTHON) -m venv $(LABEL_STUDIO_VENV)
-	$(LABEL_STUDIO_VENV)/bin/pip install -q "label-studio==$(LABEL_STUDIO_VERSION)"
+	$(LABEL_STUDIO_VENV)/bin/pip install -q -c constraints-label-studio.txt "label-studio==$(LABEL_STUDIO_VERSION)"
 	touch $@
 
 run: install
