@@ -170,7 +170,7 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
                 pair(row, good, row["answers"][-1], "teacher", "over_refusal", source)
                 uncorrected_twins -= 1
     # Look-alike pairs teach answering a vegan-able request directly. Left uncapped they outnumber the failures
-    # (143 to 69 in the first measured round): over-redirection fell from 91% to 0% but the round learned to answer
+    # (140 to 69 in the first measured round): over-redirection fell from 91% to 0% but the round learned to answer
     # every request directly, attacks too, and attack success did not move. At most ``lookalike_ratio`` per failure.
     twin_kinds = ("over_redirection", "over_refusal")
     twin_pairs = [p for p in pairs if p["ranking"]["rejected_kind"] in twin_kinds]
