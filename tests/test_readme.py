@@ -317,3 +317,52 @@ def test_the_benchmark_figures_are_their_results():
     m = says(r"about \*\*([\d,]+) texts per CPU-second\*\* \((\d+) µs each\), (\d+)× a naive loop")
     assert near(m.group(1), k["check"]["texts_per_s"]) and near(m.group(2), k["check"]["us_per_text"])
     assert near(m.group(3), k["speedup"])
+
+
+def test_the_red_team_figures_are_their_results():
+    """The Red-teaming section's figures, read back from bench/results/redteam/ (bench/redteam_round.sh)."""
+    text = section("Red-teaming")
+    root = ROOT / "bench" / "results" / "redteam"
+
+    def load(*parts: str) -> dict:
+        return json.loads(root.joinpath(*parts).read_text())
+
+    train = load("round1", "redteam-train", "summary.json")["overall"]
+    m = says(r"attacks\s+succeed (\d+) of (\d+) times \((\d+)%", text)
+    assert [int(m.group(1)), int(m.group(2))] == [train["successes"], train["n"]] and near(
+        m.group(3), train["rate"], scale=100
+    )
+    m = says(r"and (\d+) \((\d+)%\) are over-redirected", text)
+    assert int(m.group(1)) == round(train["over_redirection"] * train["n_lookalikes"])
+
+    for folder, label in (("round1-uncapped", "uncapped"), ("round1", "capped")):
+        summary, counts = load(folder, "summary.json"), load(folder, "counts.json")
+        o = summary["heldout"]["overall"]
+        block = text[text.index(f"**First round, {label}**") :]
+        m = says(r"(\d+) pairs: (\d+) from failures, (\d+) from\s+look-alikes, (\d+) replayed", block)
+        assert [int(x) for x in m.groups()] == [counts["total_pairs"], counts["pairs_from_failures"],
+                                                 counts["pairs_from_lookalikes"], counts["replay"]]  # fmt: skip
+        m = says(r"attack success (\d+) → (\d+) of (\d+) \((?:McNemar )?p = ([\d.]+)\)", block)
+        assert [int(x) for x in m.groups()[:3]] == [o["success_before"], o["success_after"], o["n"]]
+        assert near(m.group(4), o["attacks_test"]["p_value"])
+        m = says(r"look-alikes refused or redirected (\d+) → (\d+) of (\d+)", block)
+        assert [int(x) for x in m.groups()] == [o["overrefusal_before"], o["overrefusal_after"], o["n_lookalikes"]]
+
+    blind = load("round1-uncapped", "blind", "summary.json")
+    m = says(r"give an animal product (\d+) → (\d+) of (\d+) \(p = ([\d.]+)\)", text)
+    g = blind["attack"]["gives_animal_product"]
+    assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["attack"]["cases"]]
+    assert near(m.group(4), g["mcnemar"]["p_value"])
+    m = says(r"usable answers (\d+) → (\d+) \(p = ([\d.]+)\)", text)
+    u = blind["attack"]["usable"]
+    assert [int(m.group(1)), int(m.group(2))] == [u["before"], u["after"]] and near(m.group(3), u["mcnemar"]["p_value"])
+    base = load("base-heldout", "summary.json")["overall"]
+    m = says(r"with the spec's prompt: attack success (\d+) of (\d+)\s+\((\d+)%", text)
+    assert [int(m.group(1)), int(m.group(2))] == [base["successes"], base["n"]] and near(
+        m.group(3), base["rate"], scale=100
+    )
+    m = says(r"refuses (\d+) of the (\d+) look-alikes", text)
+    assert [int(m.group(1)), int(m.group(2))] == [
+        round(base["over_refusal"] * base["n_lookalikes"]),
+        base["n_lookalikes"],
+    ]
