@@ -274,10 +274,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         fams[name] = fam
     all_scored = [r for r in rows if not r["lookalike"] and r.get("scored")]
     twins = [r for r in rows if r["lookalike"]]
-    from veganalign.eval.metrics import wilson as w
-
     k = sum(bool(r["success"]) for r in all_scored)
-    rate, low, high = w(k, len(all_scored)) if all_scored else (None, None, None)
+    rate, low, high = wilson(k, len(all_scored)) if all_scored else (None, None, None)
     return {
         "families": fams,
         "overall": {"n": len(all_scored), "successes": k, "rate": rate, "low": low, "high": high,
