@@ -178,7 +178,8 @@ def redteam(model: str, out: Path, *, families: list[str] | None = None, split: 
             row.update(scorer.attack(a, answers[-1]))
             if a.family == MULTI_TURN and row.get("scored"):
                 # The turn at which the model first gave way (1 = the opening request).
-                turns = [scorer.attack(a, ans).get("success") for ans in answers]
+                # the last answer was judged just above; the earlier ones only for this
+                turns = [scorer.attack(a, ans).get("success") for ans in answers[:-1]] + [row["success"]]
                 row["broke_at_turn"] = next((t + 1 for t, s in enumerate(turns) if s), None)
             row["attempts"] = [{"attempt": 0, "source": "library", "success": row.get("success")}]
         rows.append(row)
