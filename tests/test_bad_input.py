@@ -336,6 +336,8 @@ CASES = [
     Case("redteam-bad-model-ref", ["redteam", "--model", "{d}/nope", "--out", "{d}/o"], r"nope.*no such directory"),
     Case("iterate-no-run", ["iterate", "--run", "{d}/nope"], r"--run .*nope: no such run directory"),
     Case("iterate-run-without-a-model", ["iterate", "--run", "{d}/r"], r"r: no trained stage", {"r/": ""}),
+    Case("iterate-unknown-correction", ["iterate", "--run", "{d}/r", "--correction", "teach"],
+         r"--correction .teach.: choose one of swap, redirection", {"r/": ""}),
     Case("run-negative-rounds", ["run", "--rounds", "-1"], r"--rounds.*greater than or equal to 0", usage=True),
     # ------------------------------------------------------------------ configs (loading only)
     Case("config-train-missing", ["train", "sft", "--config", "{d}/nope.yaml"], r"nope\.yaml: cannot read"),

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
@@ -66,6 +66,11 @@ class RoundSettings(BaseModel):
     families: list[str] = Field(default_factory=list, description="Attack families (empty: all).")
     replay: int = Field(32, ge=0, description="Pairs of the run's own data mixed into each round.")
     lookalike_ratio: float = Field(0.5, ge=0, description="Most look-alike pairs per failure pair in a round.")
+    correction: Literal["swap", "redirection"] = Field(
+        "swap",
+        description="A failure's correction without a teacher: its answer with the animal products swapped "
+        "for the knowledge base's alternatives (else the redirection), or always the redirection.",
+    )
     dpo_steps: int = Field(-1, description="DPO steps a round (-1: one epoch over its pairs).")
     eval: bool = Field(True, description="Re-run the run's eval cases on each round's model.")
     teacher: str | None = Field(None, description="Model ref that writes corrections (default: knowledge base).")
@@ -302,12 +307,17 @@ def run_pipeline(
     _print_final_table(run_dir, console)
     if cfg.redteam.rounds or (run_dir / "rounds").exists():
         summary["rounds"] = _run_rounds(
-            run_dir, cfg.redteam, retrained=any(summary.get(s) == "done" for s in ("sft", "dpo")), console=console
+            run_dir,
+            cfg.redteam,
+            model=cfg.model,
+            retrained=any(summary.get(s) == "done" for s in ("sft", "dpo")),
+            console=console,
         )
     return summary
 
 
-def _run_rounds(run_dir: Path, settings: RoundSettings, *, retrained: bool, console: Console) -> list[int]:
+def _run_rounds(run_dir: Path, settings: RoundSettings, *, model: str, retrained: bool,
+                console: Console) -> list[int]:  # fmt: skip
     """Red-team and iterate until the run has ``settings.rounds`` finished rounds.
 
     Rounds made from an earlier model (this invocation retrained SFT or DPO) no longer
@@ -326,7 +336,8 @@ def _run_rounds(run_dir: Path, settings: RoundSettings, *, retrained: bool, cons
         started = time.time()
         iterate_round(run_dir, teacher=settings.teacher, limit=settings.limit, heldout_limit=settings.heldout_limit,
                       families=settings.families or None, replay=settings.replay,
-                      lookalike_ratio=settings.lookalike_ratio, dpo_steps=settings.dpo_steps,
+                      lookalike_ratio=settings.lookalike_ratio, correction_kind=settings.correction,
+                      dpo_steps=settings.dpo_steps,
                       eval_cases=settings.eval, max_new_tokens=settings.max_new_tokens, console=console)  # fmt: skip
         console.print(f"round {k}: done in {time.time() - started:.1f}s")
     return finished_rounds(run_dir)

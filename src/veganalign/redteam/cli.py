@@ -116,6 +116,13 @@ def iterate_command(
     lookalike_ratio: Annotated[
         float, typer.Option(min=0, help="Most look-alike pairs (answer a vegan request directly) per failure pair.")
     ] = 0.5,
+    correction: Annotated[
+        str,
+        typer.Option(
+            help="Correction of a failure without a teacher: swap (its animal products swapped for the "
+            "knowledge base's alternatives, else the redirection) or redirection (always)."
+        ),
+    ] = "swap",
     dpo_steps: Annotated[int, typer.Option(help="DPO steps (-1: one epoch over the round's pairs).")] = -1,
     eval_cases: Annotated[bool, typer.Option("--eval/--no-eval", help="Re-run the run's eval cases after.")] = True,
     max_new_tokens: Annotated[int, typer.Option(min=1)] = 128,
@@ -125,9 +132,11 @@ def iterate_command(
     ),
 ) -> None:
     """Improvement rounds: red-team, turn failures into pairs, train on from the last adapter, re-measure."""
-    from veganalign.redteam.iterate import iterate_round
+    from veganalign.redteam.iterate import CORRECTION_KINDS, iterate_round
 
     names = [n.strip() for f in families for n in f.split(",") if n.strip()] or None
+    if correction not in CORRECTION_KINDS:
+        fail(f"--correction {correction!r}: choose one of {', '.join(CORRECTION_KINDS)}")
     if not run.is_dir():
         fail(f"--run {run}: no such run directory")
     try:
@@ -135,7 +144,7 @@ def iterate_command(
             with _progress() as progress:
                 summary = iterate_round(run, teacher=teacher, from_monitor=from_monitor, limit=limit,
                                         heldout_limit=heldout_limit, families=names, replay=replay,
-                                        lookalike_ratio=lookalike_ratio,
+                                        lookalike_ratio=lookalike_ratio, correction_kind=correction,
                                         dpo_steps=dpo_steps, eval_cases=eval_cases, max_new_tokens=max_new_tokens,
                                         batch_size=batch_size, api_key_env=api_key_env, progress=progress,
                                         console=err)  # fmt: skip

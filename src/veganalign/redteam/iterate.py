@@ -6,10 +6,15 @@ A round reads top to bottom (``iterate_round``), each step writing into
 1. ``redteam-train/``: red-team the current model (the newest round's, else the run's last
    stage) on the library's **train** split, with the spec's system prompt, as deployed.
 2. ``data/``: the failures become preference pairs, the failing answer rejected and a
-   correction chosen. The correction is a teacher endpoint's answer (``--teacher``) or the
-   knowledge base's redirection (the vegan version the guarded server would send); its
-   source is in each row's provenance. Look-alikes the model answered well become pairs
-   against the redirection it must *not* give, so the round cannot buy robustness with
+   correction chosen. The correction is a teacher endpoint's answer (``--teacher``), else
+   the failing answer itself with each animal product swapped for the knowledge base's
+   alternative (``swapped``: a minimal edit, kept only when the rule judge then passes it),
+   else the knowledge base's redirection (the vegan version the guarded server would send);
+   its source is in each row's provenance. The swap is what made a round count: with
+   redirections only, held-out attack success fell 68 -> 58 of 150 (p = 0.20); with swaps
+   68 -> 42 (p = 0.0004), the same failures and held-out attacks (README, Red-teaming).
+   Look-alikes the model answered well become pairs against the redirection it must *not*
+   give, so the round cannot buy robustness with
    over-redirection; a look-alike it over-redirected ("Instead of hummus, make hummus with
    ...") becomes a pair with its own answer minus the redirection chosen. Reviewed
    monitoring corrections (``--from-monitor``, the pairs that ``veganalign monitor export``
@@ -36,12 +41,14 @@ import json
 import math
 import random
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from veganalign.jsonl import write_jsonl_atomic, write_text_atomic
 
 LICENSE = "Apache-2.0"
+CORRECTION_KINDS = ("swap", "redirection")
 MIN_OWN_ANSWER_WORDS = 15  # a look-alike answer shorter than this is no example of a direct answer
 # "Instead of hummus, make hummus with chickpeas ..., as I follow vegan ethics: 1. ...": the opening swap and the
 # policy aside, which a request that is already vegan never needs.
@@ -102,6 +109,64 @@ def correction(rails, row: dict[str, Any]) -> str:
     return rails.redirection([row["target"]] if row.get("target") else [], facts)
 
 
+# A mention the answer itself turns away from ("instead of salmon", "no butter") is no recommendation to swap.
+_TURNED_AWAY = re.compile(r"\b(?:instead of|rather than|in place of|replace|swap|skip|without|no|not|free of)\s+"
+                          r"(?:the |a |an |any )?$", re.I)  # fmt: skip
+
+
+def _turned_away(text: str, start: int) -> bool:
+    return bool(_TURNED_AWAY.search(text[max(0, start - 24) : start]))
+
+
+_PAREN = re.compile(r"\s*\([^)]*\)")
+
+
+def _swap_for(item, line: str) -> str | None:
+    """The knowledge base's alternative for one animal product: the first whose use is named in the line
+    ("1 tbsp oyster sauce" in a stir-fry: the stir-fry sauce), else the first."""
+    if not item.alternatives:
+        return None
+    low = line.lower()
+    fits = [a for a in item.alternatives if any(g.split()[0] in low for g in (x.replace("_", " ") for x in a.good_for)
+                                                if g.strip())]  # fmt: skip
+    return _PAREN.sub("", (fits or list(item.alternatives))[0].name).strip()
+
+
+def swapped(rails, judge, row: dict[str, Any]) -> str | None:
+    """The failing answer with each animal product it recommends swapped for the knowledge base's vegan alternative.
+
+    A minimal edit: the chosen answer is the model's own but for the animal products, so the preference pair's
+    only difference is what the policy is about ("1 tbsp oyster sauce" -> "1 tbsp hoisin sauce"), not the style of
+    a template the model never writes. Kept only when the judge no longer counts the attack as a success.
+    """
+    answer = row["answers"][-1]
+    found = rails.reader.kb.check(answer).items
+    made_vegan = {m.name for m in found if m.counts_as == "vegan" or m.status == "non_vegan" != m.counts_as}
+    edits = []
+    for m in found:
+        if m.counts_as != "non_vegan" or m.name in made_vegan or _turned_away(answer, m.start):
+            continue
+        line_start = answer.rfind("\n", 0, m.start) + 1
+        line_end = answer.find("\n", m.end)
+        swap = _swap_for(m, answer[line_start : line_end if line_end >= 0 else len(answer)])
+        if swap is None:
+            return None
+        edits.append((m.start, m.end, swap))
+    if not edits:
+        return None
+    out = answer
+    for start, end, swap in sorted(edits, reverse=True):
+        out = out[:start] + swap + out[end:]
+    # What is left may still name an animal product the reader lets pass ("vegan calf leather ... made from calf
+    # skin"): a chosen answer names none but the ones it turns away from.
+    if any(m.counts_as == "non_vegan" and not _turned_away(out, m.start) for m in rails.reader.kb.check(out).items):
+        return None
+    verdict = judge.judge(row["judge_case"], out)
+    if not verdict.scored or [r for r in verdict.violations if r != judge.rules.get("alternatives")]:
+        return None
+    return out
+
+
 def teacher_corrections(teacher, rows: list[dict], system_prompt: str | None, decoding) -> list[str]:
     from veganalign.models import with_system_prompt
 
@@ -113,8 +178,14 @@ def teacher_corrections(teacher, rows: list[dict], system_prompt: str | None, de
 
 def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path, heldout_texts: list[str],
                      teacher: str | None = None, from_monitor: list[Path] = (), replay: int = 32, seed: int = 0,
-                     lookalike_ratio: float = 0.5, api_key_env: str = "OPENAI_API_KEY") -> dict[str, Any]:  # fmt: skip
-    """``data/pairs.jsonl`` and ``data/sft.jsonl`` from the round's red-team transcripts; returns the counts."""
+                     lookalike_ratio: float = 0.5, correction_kind: str = "swap",
+                     api_key_env: str = "OPENAI_API_KEY") -> dict[str, Any]:  # fmt: skip
+    """``data/pairs.jsonl`` and ``data/sft.jsonl`` from the round's red-team transcripts; returns the counts.
+
+    ``correction_kind`` is the correction of a failure when no teacher gives one: ``swap`` (the failing answer with
+    its animal products swapped for the knowledge base's alternatives, see ``swapped``; the redirection where no
+    swap clears it) or ``redirection`` (always the knowledge base's redirection).
+    """
     from veganalign.data.build import EVAL_DIR
     from veganalign.data.contamination import find_contamination
     from veganalign.data.contracts import prompt_text, validate_file
@@ -122,12 +193,19 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
     from veganalign.spec import render_system_prompt
 
     rails = Rails(spec, {})
+    if correction_kind not in CORRECTION_KINDS:
+        raise ValueError(f"correction {correction_kind!r}: choose one of {', '.join(CORRECTION_KINDS)}")
+    judge = None
+    if correction_kind == "swap":
+        from veganalign.eval.judges import make_judge
+
+        judge = make_judge("rules", spec, api_key_env)
     failures = [r for r in transcripts if not r["lookalike"] and r.get("success")]
     good_twins = [r for r in transcripts if r["lookalike"] and not r["over_refusal"] and not r["over_redirection"]
                   and not r["recommends"] and len(r["answers"][-1].split()) >= MIN_OWN_ANSWER_WORDS]  # fmt: skip
     bad_twins = [r for r in transcripts if r["lookalike"] and (r["over_refusal"] or r["over_redirection"])]
     chosen: list[str] = []
-    source = "redteam:kb_redirection"
+    source = "redteam:kb_swap" if correction_kind == "swap" else "redteam:kb_redirection"
     if teacher:
         from veganalign.models import Decoding, load_generator
 
@@ -150,10 +228,13 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
         })  # fmt: skip
 
     for i, row in enumerate(failures):
-        good = chosen[i] if teacher and chosen[i] else correction(rails, row)
-        kind = "teacher" if teacher and chosen[i] else "kb_redirection"
-        pair(row, good, row["answers"][-1], kind, "policy_failure", source if kind == "teacher" else
-             "redteam:kb_redirection")  # fmt: skip
+        if teacher and chosen[i]:
+            good, kind, src = chosen[i], "teacher", source
+        elif judge is not None and (swap := swapped(rails, judge, row)):
+            good, kind, src = swap, "kb_swap", "redteam:kb_swap"
+        else:
+            good, kind, src = correction(rails, row), "kb_redirection", "redteam:kb_redirection"
+        pair(row, good, row["answers"][-1], kind, "policy_failure", src)
     for row in good_twins:  # a vegan-able request answered directly is what a redirection must not replace
         pair(row, row["answers"][-1], correction(rails, {**row, "target": None}), "policy_own_answer",
              "over_redirection", "redteam:own_answer")  # fmt: skip
@@ -220,7 +301,10 @@ def build_round_data(rdir: Path, transcripts: list[dict], *, spec, run_dir: Path
         "lookalike_ratio": lookalike_ratio,
         "from_monitor": sum("-monitor-" in p["id"] for p in kept), "replay": replayed,
         "contaminated_dropped": len(dirty), "contamination": [m.__dict__ for m in matches[:20]],
-        "corrections": source, "total_pairs": len(kept), "sft_examples": len(sft),
+        "corrections": source, "correction_kind": correction_kind,
+        "corrected_by": dict(Counter(p["ranking"]["chosen_kind"] for p in kept
+                                     if p["ranking"]["rejected_kind"] == "policy_failure")),
+        "total_pairs": len(kept), "sft_examples": len(sft),
     }  # fmt: skip
     write_text_atomic(data / "counts.json", json.dumps(counts, indent=2, default=str) + "\n")
     return counts
@@ -284,7 +368,7 @@ def eval_change(before_verdicts: Path, after_verdicts: Path) -> dict[str, Any]:
 
 def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: list[Path] = (), limit: int = 16,
                   heldout_limit: int = 16, families: list[str] | None = None, replay: int = 32,
-                  lookalike_ratio: float = 0.5,
+                  lookalike_ratio: float = 0.5, correction_kind: str = "swap",
                   dpo_steps: int = -1, eval_cases: bool = True, max_new_tokens: int = 128, batch_size: int = 16,
                   seed: int = 0, api_key_env: str = "OPENAI_API_KEY", progress=None,
                   console=None) -> dict[str, Any]:  # fmt: skip
@@ -305,7 +389,7 @@ def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: li
     # A resumed round must finish as it started: its steps' outputs are only comparable under one setting.
     settings = {"model_before": before_model, "teacher": teacher, "from_monitor": [str(p) for p in from_monitor],
                 "limit": limit, "heldout_limit": heldout_limit, "families": families, "replay": replay,
-                "lookalike_ratio": lookalike_ratio,
+                "lookalike_ratio": lookalike_ratio, "correction": correction_kind,
                 "dpo_steps": dpo_steps, "eval": eval_cases, "max_new_tokens": max_new_tokens, "seed": seed}  # fmt: skip
     recorded = rdir / "round.json"
     if recorded.is_file():
@@ -347,7 +431,8 @@ def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: li
         rows = [json.loads(x) for x in (rdir / "redteam-train" / "transcripts.jsonl").read_text().splitlines() if x]
         counts = build_round_data(rdir, rows, spec=spec, run_dir=run_dir, heldout_texts=heldout_texts,
                                   teacher=teacher, from_monitor=list(from_monitor), replay=replay, seed=seed,
-                                  lookalike_ratio=lookalike_ratio, api_key_env=api_key_env)  # fmt: skip
+                                  lookalike_ratio=lookalike_ratio, correction_kind=correction_kind,
+                                  api_key_env=api_key_env)  # fmt: skip
         say(f"round {k}: {counts['total_pairs']} pairs ({counts['pairs_from_failures']} from failures, "
             f"{counts['pairs_from_lookalikes']} from look-alikes, {counts['replay']} replayed; "
             f"{counts['contaminated_dropped']} dropped as contaminated)")  # fmt: skip
