@@ -23,7 +23,8 @@ LAYERS = [
     ("train",),  # SFT, DPO, reward model, GRPO
     ("monitor",),  # the serving store: redaction, conflict flags, recorder, review pages, reports, export
     ("serve",),  # the OpenAI-compatible server
-    ("card", "redteam"),  # the model card, read from a run's files; red-team runs and improvement rounds
+    ("card",),  # the model card, read from a run's files
+    ("redteam",),  # red-team runs and improvement rounds (a round refreshes the card)
     ("pipeline",),  # veganalign run
     ("cli",),  # the command line
     ("__main__",),  # python -m veganalign

@@ -53,6 +53,49 @@ def training_steps(data: dict[str, Any], sft: dict[str, Any], dpo: dict[str, Any
     return steps
 
 
+def round_lines(run_dir: Path) -> list[str]:
+    """The improvement rounds (``rounds/K/summary.json``): what each trained on and what it changed."""
+    finished = [p for p in (run_dir / "rounds").glob("[0-9]*") if p.name.isdigit() and (p / "summary.json").is_file()]
+    done = sorted((int(p.name), p) for p in finished)
+    if not done:
+        return []
+
+    def p_value(t: dict | None) -> str:
+        return f"{t['p_value']:.2g}" if t else "–"
+
+    lines = [
+        "",
+        "## Improvement rounds",
+        "",
+        f"The run directory as a model ref (`--model {run_dir}`) is the newest round's model, "
+        f"`{done[-1][1] / 'dpo'}`. Each round red-teamed the model before it on the attack library's train split, "
+        "trained on from it (DPO with an SFT term) on the failures and their corrections, and red-teamed the "
+        "held-out split (templates and requests no round trains on) before and after. The same rule judge found the "
+        "failures and measured the held-out split, so these figures are not independent of the training.",
+        "",
+        "| round | pairs (failures, look-alikes, replayed) | corrections | held-out attack success | p "
+        "| look-alikes refused or redirected | p |",
+        "|---|---|---|---|---:|---|---:|",
+    ]
+    for k, path in done:
+        s = _load(path / "summary.json")
+        d, o = s.get("data", {}), s.get("heldout", {}).get("overall", {})
+        by = ", ".join(f"{v} {kind.replace('_', ' ')}" for kind, v in (d.get("corrected_by") or {}).items())
+        lines.append(
+            f"| {k} | {d.get('total_pairs')} ({d.get('pairs_from_failures')}, {d.get('pairs_from_lookalikes')}, "
+            f"{d.get('replay')}) | {by or d.get('corrections', '–')} | {o.get('success_before')} → "
+            f"{o.get('success_after')} of {o.get('n')} | {p_value(o.get('attacks_test'))} | "
+            f"{o.get('overrefusal_before')} → {o.get('overrefusal_after')} of {o.get('n_lookalikes')} | "
+            f"{p_value(o.get('lookalikes_test'))} |"
+        )
+    changed = [f"{cat} {c['aligned_before']} → {c['aligned_after']} of {c['n']} (p={c['test']['p_value']:.2g})"
+               for cat, c in (_load(done[-1][1] / "summary.json").get("eval_by_category") or {}).items()
+               if c["aligned_before"] != c["aligned_after"]]  # fmt: skip
+    if changed:
+        lines += ["", f"Round {done[-1][0]} on the run's eval cases (tuned+spec, aligned): " + "; ".join(changed) + "."]
+    return lines
+
+
 def write_model_card(run_dir: Path, *, model: str) -> Path:
     from veganalign.eval.gold import labels_phrase
     from veganalign.eval.report import HEADLINE_LABELS, worst_failures
@@ -186,6 +229,7 @@ def write_model_card(run_dir: Path, *, model: str) -> Path:
             quote = f["prompt"][:120]
             lines.append(f"- **{f['arm']}**, {f['category']}: \"{quote}\" → violates {', '.join(f['violations'])} "
                          f"({f['rationale'][:120]})")  # fmt: skip
+    lines += round_lines(run_dir)
     cats = sorted({c for a in (ev.get("arms") or {}).values() for c in a["categories"]})
     lines += [
         "",

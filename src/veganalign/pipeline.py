@@ -330,6 +330,8 @@ def _run_rounds(run_dir: Path, settings: RoundSettings, *, model: str, retrained
         stale = run_dir / f"rounds.stale-{time.strftime('%Y%m%dT%H%M%S')}"
         rounds.rename(stale)
         console.print(f"[yellow]the run was retrained: its earlier rounds moved to {stale}[/yellow]")
+        if (run_dir / "MODEL_CARD.md").is_file():  # the card stage ran before the move and still listed them
+            _stage_card(run_dir, model)
     while len(finished_rounds(run_dir)) < settings.rounds:
         k = len(finished_rounds(run_dir)) + 1
         console.rule(f"round {k} of {settings.rounds}: red-team, data, train, re-measure")

@@ -33,8 +33,12 @@ def test_a_round_trains_on_from_the_last_adapter_and_measures_on_the_heldout_spl
     # the round trains from the run's DPO adapter: its manifest names that adapter as its base
     manifest = json.loads((r1 / "dpo" / "veganalign_adapter.json").read_text())
     assert (r1 / "dpo" / manifest["base_model"]).resolve() == (out / "dpo").resolve()
-    # a run directory as a model ref is now the round's model
+    # a run directory as a model ref is now the round's model, and the model card says so with the round's figures
     assert Path(parse_model_ref(str(out)).name) == (r1 / "dpo").resolve()
+    card = (out / "MODEL_CARD.md").read_text()
+    o = summary["heldout"]["overall"]
+    assert "## Improvement rounds" in card and f"`{r1 / 'dpo'}`" in card
+    assert f"| {o['success_before']} → {o['success_after']} of {o['n']} |" in card
 
     kind, pairs = validate_file(r1 / "data" / "pairs.jsonl")
     assert kind == "pair" and pairs
@@ -164,3 +168,28 @@ def test_round_data_records_which_correction_each_failure_got(tmp_path: Path):
     with pytest.raises(ValueError, match="correction 'teach': choose one of swap, redirection"):
         build_round_data(tmp_path / "x" / "1", rows, spec=spec, run_dir=tmp_path, heldout_texts=[],
                          correction_kind="teach")  # fmt: skip
+
+
+def test_the_model_card_lists_finished_rounds_only(tmp_path: Path):
+    from veganalign.card import round_lines
+
+    assert round_lines(tmp_path) == []  # no rounds: no section
+    test = {"only_a": 9, "only_b": 1, "p_value": 0.0215}
+    summary = {"data": {"total_pairs": 136, "pairs_from_failures": 69, "pairs_from_lookalikes": 35, "replay": 32,
+                        "corrected_by": {"kb_swap": 35, "kb_redirection": 34}},
+               "heldout": {"overall": {"n": 150, "success_before": 68, "success_after": 50, "attacks_test": test,
+                                       "n_lookalikes": 150, "overrefusal_before": 137, "overrefusal_after": 130,
+                                       "lookalikes_test": None}},
+               "eval_by_category": {
+                   "qa": {"n": 12, "aligned_before": 7, "aligned_after": 7, "test": test},
+                   "tone": {"n": 12, "aligned_before": 10, "aligned_after": 11, "test": test}}}  # fmt: skip
+    (tmp_path / "rounds" / "1").mkdir(parents=True)
+    (tmp_path / "rounds" / "1" / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "rounds" / "2").mkdir()  # started, not finished: not the model a run dir resolves to
+    text = "\n".join(round_lines(tmp_path))
+    assert f"`{tmp_path / 'rounds' / '1' / 'dpo'}`" in text and "rounds/2" not in text
+    assert (
+        "| 1 | 136 (69, 35, 32) | 35 kb swap, 34 kb redirection | 68 → 50 of 150 | 0.021 | 137 → 130 of 150 | – |"
+        in text
+    )
+    assert "tone 10 → 11 of 12" in text and "qa 7" not in text  # only the categories that changed

@@ -29,6 +29,8 @@ A round reads top to bottom (``iterate_round``), each step writing into
    requests the round never saw) red-teamed before and after; ``summary.json``: the change
    per family with paired McNemar tests on attack success and on over-refusal or
    over-redirection of the look-alikes, and per eval category when ``eval`` is on.
+5. ``MODEL_CARD.md`` of the run, when it has one, is written again: a run directory as a
+   model ref is now this round's model, and the card lists every finished round.
 
 The round's failures were found by the rule judge, and the held-out measurement uses the
 same judge: the summary says so (``judge_independent: false``), and the README puts a
@@ -497,4 +499,9 @@ def iterate_round(run_dir: Path, *, teacher: str | None = None, from_monitor: li
         "timings_s": timings, "wall_s": round(time.time() - started, 1),
     }  # fmt: skip
     write_text_atomic(rdir / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
+    if (run_dir / "MODEL_CARD.md").is_file():  # the card names the model a run dir now resolves to: this round's
+        from veganalign.card import write_model_card
+
+        sft = run_dir / "sft" / "manifest.json"
+        write_model_card(run_dir, model=json.loads(sft.read_text()).get("base_model", "?") if sft.is_file() else "?")
     return summary
