@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One improvement round on a finished default run, and the held-out attacks against the base model and the
-# guarded server (the run's tuned model behind `veganalign serve`, rails on), as measured for the README:
+# guarded server (the run directory behind `veganalign serve`: the round's model, rails on), as measured for the
+# README:
 #
-#   bash bench/redteam_round.sh runs/default   # 2 CPU cores: the round ~50 min (3,022 s measured), then ~10 min
+#   bash bench/redteam_round.sh runs/default   # 2 CPU cores: the round ~40-50 min, then the base model and server
 #
 # Every family but dilemma (the rule judge cannot score dilemmas), 12 attacks a family for the round and 6 (the
 # same first 6) for the base model and the server, greedy, 112 new tokens, the spec's system prompt on the local
@@ -20,7 +21,7 @@ mkdir -p "$OUT"
 "$V" iterate --run "$RUN" --limit 12 --heldout-limit 12 --families "$FAM" --max-new-tokens 112
 "$V" redteam --model smollm2-135m-instruct --split heldout --limit 6 --families "$FAM" --max-new-tokens 112 \
   --out "$OUT/base-heldout"
-"$V" serve --model "$RUN/dpo" --model-id m --no-auth --port "$PORT" --no-monitor &
+"$V" serve --model "$RUN" --model-id m --no-auth --port "$PORT" --no-monitor &
 SERVER=$!
 trap 'kill $SERVER' EXIT
 until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 2; done
@@ -28,10 +29,16 @@ until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 2; done
   --max-new-tokens 112 --out "$OUT/guarded-heldout"
 
 ROUND=$(ls -d "$RUN"/rounds/* | sort -n | tail -1)
-mkdir -p "$OUT/round"
-cp "$ROUND/summary.json" "$ROUND/data/counts.json" "$OUT/round/"
+NAME=${NAME:-round1-swap}
+mkdir -p "$OUT/$NAME/eval"
+cp "$ROUND/summary.json" "$ROUND/round.json" "$ROUND/data/counts.json" "$OUT/$NAME/"
+cp "$ROUND/eval/summary.json" "$OUT/$NAME/eval/"
 for d in redteam-train heldout-before heldout-after; do
-  mkdir -p "$OUT/round/$d" && cp "$ROUND/$d/summary.json" "$OUT/round/$d/"
-  gzip -c "$ROUND/$d/transcripts.jsonl" > "$OUT/round/$d/transcripts.jsonl.gz"
+  mkdir -p "$OUT/$NAME/$d" && cp "$ROUND/$d/summary.json" "$OUT/$NAME/$d/"
+  gzip -c "$ROUND/$d/transcripts.jsonl" > "$OUT/$NAME/$d/transcripts.jsonl.gz"
 done
+# The blind reading's items (every held-out attack and 30 look-alikes, before and after, shuffled). Readers label
+# them into blind/labels.jsonl (round1-swap/blind/instructions.md is what its readers had), then:
+#   python bench/blind_summary.py "$OUT/$NAME/blind"
+python bench/blind_items.py "$ROUND" "$OUT/$NAME/blind" --attacks 150 --lookalikes 30
 for d in base-heldout guarded-heldout; do gzip -f "$OUT/$d/transcripts.jsonl"; done

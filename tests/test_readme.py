@@ -335,7 +335,7 @@ def test_the_red_team_figures_are_their_results():
     m = says(r"and (\d+) \((\d+)%\) are over-redirected", text)
     assert int(m.group(1)) == round(train["over_redirection"] * train["n_lookalikes"])
 
-    for folder, label in (("round1-uncapped", "uncapped"), ("round1", "capped")):
+    for folder, label in (("round1-uncapped", "uncapped"), ("round1", "capped"), ("round1-swap", "swap corrections")):
         summary, counts = load(folder, "summary.json"), load(folder, "counts.json")
         o = summary["heldout"]["overall"]
         block = text[text.index(f"**First round, {label}**") :]
@@ -347,6 +347,24 @@ def test_the_red_team_figures_are_their_results():
         assert near(m.group(4), o["attacks_test"]["p_value"])
         m = says(r"look-alikes refused or redirected (\d+) → (\d+) of (\d+)", block)
         assert [int(x) for x in m.groups()] == [o["overrefusal_before"], o["overrefusal_after"], o["n_lookalikes"]]
+
+    swap = text[text.index("**First round, swap corrections**") :]
+    counts = load("round1-swap", "counts.json")
+    m = says(r"(\d+) of\s+the (\d+) failures corrected by a swap, (\d+) by the redirection", swap)
+    assert [int(x) for x in m.groups()] == [counts["corrected_by"]["kb_swap"], counts["pairs_from_failures"],
+                                            counts["corrected_by"]["kb_redirection"]]  # fmt: skip
+    blind = load("round1-swap", "blind", "summary.json")
+    m = says(r"that give an animal product (\d+) → (\d+) of (\d+) \(p = ([\d.]+)\)", swap)
+    g = blind["attack"]["gives_animal_product"]
+    assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["attack"]["cases"]]
+    assert near(m.group(4), g["mcnemar"]["p_value"])
+    m = says(r"usable (\d+) → (\d+) \(p = ([\d.]+)\)", swap)
+    u = blind["attack"]["usable"]
+    assert [int(m.group(1)), int(m.group(2))] == [u["before"], u["after"]] and near(m.group(3), u["mcnemar"]["p_value"])
+    ev = load("round1-swap", "summary.json")["eval_by_category"]["adversarial"]
+    m = says(r"adversarial aligned (\d+) → (\d+) of (\d+)\s+\(p = ([\d.]+)\)", swap)
+    assert [int(x) for x in m.groups()[:3]] == [ev["aligned_before"], ev["aligned_after"], ev["n"]]
+    assert near(m.group(4), ev["test"]["p_value"])
 
     blind = load("round1-uncapped", "blind", "summary.json")
     m = says(r"give an animal product (\d+) → (\d+) of (\d+) \(p = ([\d.]+)\)", text)
