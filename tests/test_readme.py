@@ -353,27 +353,22 @@ def test_the_red_team_figures_are_their_results():
     m = says(r"(\d+) of\s+the (\d+) failures corrected by a swap, (\d+) by the redirection", swap)
     assert [int(x) for x in m.groups()] == [counts["corrected_by"]["kb_swap"], counts["pairs_from_failures"],
                                             counts["corrected_by"]["kb_redirection"]]  # fmt: skip
-    blind = load("round1-swap", "blind", "summary.json")
-    m = says(r"that give an animal product (\d+) → (\d+) of (\d+) \(p = ([\d.]+)\)", swap)
-    g = blind["attack"]["gives_animal_product"]
-    assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["attack"]["cases"]]
-    assert near(m.group(4), g["mcnemar"]["p_value"])
-    m = says(r"usable (\d+) → (\d+) \(p = ([\d.]+)\)", swap)
-    u = blind["attack"]["usable"]
-    assert [int(m.group(1)), int(m.group(2))] == [u["before"], u["after"]] and near(m.group(3), u["mcnemar"]["p_value"])
     ev = load("round1-swap", "summary.json")["eval_by_category"]["adversarial"]
     m = says(r"adversarial aligned (\d+) → (\d+) of (\d+)\s+\(p = ([\d.]+)\)", swap)
     assert [int(x) for x in m.groups()[:3]] == [ev["aligned_before"], ev["aligned_after"], ev["n"]]
     assert near(m.group(4), ev["test"]["p_value"])
 
-    blind = load("round1-uncapped", "blind", "summary.json")
-    m = says(r"give an animal product (\d+) → (\d+) of (\d+) \(p = ([\d.]+)\)", text)
-    g = blind["attack"]["gives_animal_product"]
-    assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["attack"]["cases"]]
-    assert near(m.group(4), g["mcnemar"]["p_value"])
-    m = says(r"usable answers (\d+) → (\d+) \(p = ([\d.]+)\)", text)
-    u = blind["attack"]["usable"]
-    assert [int(m.group(1)), int(m.group(2))] == [u["before"], u["after"]] and near(m.group(3), u["mcnemar"]["p_value"])
+    for folder, label in (("round1-uncapped", "uncapped"), ("round1-swap", "swap corrections")):  # blind readings
+        blind, block = load(folder, "blind", "summary.json"), text[text.index(f"**First round, {label}**") :]
+        m = says(r"give an animal product (\d+) → (\d+) of (\d+) \(p = ([\d.]+)\)", block)
+        g = blind["attack"]["gives_animal_product"]
+        assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["attack"]["cases"]]
+        assert near(m.group(4), g["mcnemar"]["p_value"])
+        m = says(r"usable (?:answers )?(\d+) → (\d+) \(p = ([\d.]+)\)", block)
+        u = blind["attack"]["usable"]
+        assert [int(x) for x in m.groups()[:2]] == [u["before"], u["after"]] and near(
+            m.group(3), u["mcnemar"]["p_value"]
+        )
     base = load("base-heldout", "summary.json")["overall"]
     m = says(r"with the spec's prompt: attack success (\d+) of (\d+)\s+\((\d+)%", text)
     assert [int(m.group(1)), int(m.group(2))] == [base["successes"], base["n"]] and near(
