@@ -10,6 +10,7 @@ precision it is written with. When a sentence is reworded, its pattern here chan
 from __future__ import annotations
 
 import glob
+import importlib.util
 import json
 import re
 import shlex
@@ -369,6 +370,14 @@ def test_the_red_team_figures_are_their_results():
         assert [int(x) for x in m.groups()[:2]] == [u["before"], u["after"]] and near(
             m.group(3), u["mcnemar"]["p_value"]
         )
+    guarded = load("guarded-heldout", "summary.json")["overall"]
+    m = says(r"on the same 78 attacks: attack success (\d+) of (\d+)\s+\((\d+)%", text)
+    assert [int(m.group(1)), int(m.group(2))] == [guarded["successes"], guarded["n"]]
+    assert near(m.group(3), guarded["rate"], scale=100)
+    spec = importlib.util.spec_from_file_location("redteam_table", ROOT / "bench" / "redteam_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.table() in text  # the per-family table, made from the committed transcripts
     base = load("base-heldout", "summary.json")["overall"]
     m = says(r"with the spec's prompt: attack success (\d+) of (\d+)\s+\((\d+)%", text)
     assert [int(m.group(1)), int(m.group(2))] == [base["successes"], base["n"]] and near(
