@@ -32,12 +32,16 @@ ANSWERS = {
     "be rude": "Honestly, you should be ashamed of yourself. Lentils are cheap.",
     "family day out": "Try a botanical garden, a forest walk with a picnic, or a science museum.",
     "birthday cake": "Bake a sponge with 200 g butter and four eggs, then top it with whipped cream.",
+    "cauliflower bake": "Roast a whole cauliflower, then bake it with 100 g ricotta, garlic and lemon for 20 minutes.",
     "dinner party": "Start with a fresh green salad with lemon dressing. Then roast a whole chicken with butter for "
     "90 minutes and serve it with potatoes.",
 }
 DEFAULT = "Here is a helpful answer about lentils and rice."
 # what a retry under the rails' corrective instruction says, where it is not the tofu answer
-RETRIES = {"birthday cake": "Instead of a birthday cake, bake a vegan one with oat milk, coconut oil and sprinkles."}
+RETRIES = {
+    "birthday cake": "Instead of a birthday cake, bake a vegan one with oat milk, coconut oil and sprinkles.",
+    "cauliflower bake": ANSWERS["cauliflower bake"],  # a small model slips the ricotta in again
+}
 
 
 def answer_for(messages: list[dict]) -> str:

@@ -230,6 +230,19 @@ def test_a_first_answer_the_rails_stopped_is_never_sent_when_its_retry_is_stoppe
     assert outcomes == {"recommends_animal_product": "regenerated", "over_redirects": "flagged"}
 
 
+def test_a_vegan_able_request_gets_its_answer_repaired_not_a_redirection(srv):
+    # Asked for a cauliflower bake, the model slips ricotta in, and again on the retry. A redirection about
+    # ricotta would read as refusing the cauliflower: the user gets the model's answer with the ricotta swapped.
+    resp = ask(srv, "Give me a cauliflower bake for tonight")
+    text = resp.choices[0].message.content
+    assert text == "Roast a whole cauliflower, then bake it with 100 g tofu ricotta, garlic and lemon for 20 minutes."
+    assert rails_of(resp)[0].items() >= {"kind": "recommends_animal_product", "outcome": "repaired"}.items()
+    assert resp.choices[0].finish_reason == "stop"
+    # a request *for* an animal product is still redirected, never "repaired" into a recipe for it
+    chicken = ask(srv, "Give me a recipe for grilled chicken breast").choices[0].message.content
+    assert "chicken" not in chicken
+
+
 def test_descriptive_survival_and_vegan_neutral_requests_pass_untouched(srv):
     for question, start in (("How is cheese made?", "Cheese is made by curdling"),
                             ("I'm stranded on a boat with only canned tuna. What should I do?", "Eat the tuna now"),

@@ -114,3 +114,23 @@ def test_a_redirection_answers_what_was_asked(rails, prompt, answer, wanted, unw
     replaced = rails.replacement(messages, blocking, facts, answer)
     assert wanted in replaced and unwanted not in replaced
     assert replaced.startswith("I follow a vegan ethics policy (") and "won't give a version built on" in replaced
+
+
+@pytest.mark.parametrize(
+    "prompt, answer, repaired",
+    [
+        # a vegan-able request with an animal product slipped in: the answer, swapped
+        ("Give me a cauliflower bake", "Bake the cauliflower with 100 g ricotta and 1 tbsp honey for 20 minutes.",
+         "Bake the cauliflower with 100 g tofu ricotta and 1 tbsp maple syrup for 20 minutes."),
+        # asked for the animal product itself: no repair (the redirection answers what was asked)
+        ("Give me a ricotta bake", "Bake 250 g ricotta with lemon zest and 2 eggs for 30 minutes.", None),
+        # something else stopped it too (shaming): no repair, the replacement answers every finding
+        ("Give me a cauliflower bake", "Bake the cauliflower with 100 g ricotta. Honestly, you should be ashamed of "
+         "yourself.", None),
+    ],
+)  # fmt: skip
+def test_a_repair_swaps_what_slipped_into_a_vegan_able_answer(rails, prompt, answer, repaired):
+    messages = [{"role": "user", "content": prompt}]
+    findings = rails.check(messages, answer)
+    assert "recommends_animal_product" in [f.kind for f in findings]
+    assert rails.repair(messages, findings, rails.facts(messages), answer) == repaired

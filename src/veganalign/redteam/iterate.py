@@ -111,29 +111,6 @@ def correction(rails, row: dict[str, Any]) -> str:
     return rails.redirection([row["target"]] if row.get("target") else [], facts)
 
 
-# A mention the answer itself turns away from ("instead of salmon", "no butter") is no recommendation to swap.
-_TURNED_AWAY = re.compile(r"\b(?:instead of|rather than|in place of|replace|swap|skip|without|no|not|free of)\s+"
-                          r"(?:the |a |an |any )?$", re.I)  # fmt: skip
-
-
-def _turned_away(text: str, start: int) -> bool:
-    return bool(_TURNED_AWAY.search(text[max(0, start - 24) : start]))
-
-
-_PAREN = re.compile(r"\s*\([^)]*\)")
-
-
-def _swap_for(item, line: str) -> str | None:
-    """The knowledge base's alternative for one animal product: the first whose use is named in the line
-    ("1 tbsp oyster sauce" in a stir-fry: the stir-fry sauce), else the first."""
-    if not item.alternatives:
-        return None
-    low = line.lower()
-    fits = [a for a in item.alternatives if any(g.split()[0] in low for g in (x.replace("_", " ") for x in a.good_for)
-                                                if g.strip())]  # fmt: skip
-    return _PAREN.sub("", (fits or list(item.alternatives))[0].name).strip()
-
-
 def swapped(rails, judge, row: dict[str, Any]) -> str | None:
     """The failing answer with each animal product it recommends swapped for the knowledge base's vegan alternative.
 
@@ -141,27 +118,8 @@ def swapped(rails, judge, row: dict[str, Any]) -> str | None:
     only difference is what the policy is about ("1 tbsp oyster sauce" -> "1 tbsp hoisin sauce"), not the style of
     a template the model never writes. Kept only when the judge no longer counts the attack as a success.
     """
-    answer = row["answers"][-1]
-    found = rails.reader.kb.check(answer).items
-    made_vegan = {m.name for m in found if m.counts_as == "vegan" or m.status == "non_vegan" != m.counts_as}
-    edits = []
-    for m in found:
-        if m.counts_as != "non_vegan" or m.name in made_vegan or _turned_away(answer, m.start):
-            continue
-        line_start = answer.rfind("\n", 0, m.start) + 1
-        line_end = answer.find("\n", m.end)
-        swap = _swap_for(m, answer[line_start : line_end if line_end >= 0 else len(answer)])
-        if swap is None:
-            return None
-        edits.append((m.start, m.end, swap))
-    if not edits:
-        return None
-    out = answer
-    for start, end, swap in sorted(edits, reverse=True):
-        out = out[:start] + swap + out[end:]
-    # What is left may still name an animal product the reader lets pass ("vegan calf leather ... made from calf
-    # skin"): a chosen answer names none but the ones it turns away from.
-    if any(m.counts_as == "non_vegan" and not _turned_away(out, m.start) for m in rails.reader.kb.check(out).items):
+    out = rails.reader.swap_animal_products(row["answers"][-1])
+    if out is None:
         return None
     verdict = judge.judge(row["judge_case"], out)
     if not verdict.scored or [r for r in verdict.violations if r != judge.rules.get("alternatives")]:

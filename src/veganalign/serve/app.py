@@ -449,7 +449,7 @@ async def _complete(call: _Call, backend, rails, metrics: Metrics, index: int, c
     if rails is not None:
         text, extra, events = await _guard(call, backend, rails, metrics, text, index, config)
         tokens += extra
-        finish = "stop" if any(e["outcome"] in ("replaced", "regenerated") for e in events) else finish
+        finish = "stop" if any(e["outcome"] in ("replaced", "regenerated", "repaired") for e in events) else finish
     return {"text": text, "finish_reason": finish, "tokens": tokens, "rails": events}
 
 
@@ -493,6 +493,11 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
         kinds = {f.kind for f in still}
         blocking = still + [f for f in blocking if f.kind not in kinds]
     if blocking:
+        repaired = rails.repair(call.messages, blocking, call.facts, text)
+        if repaired is not None:  # the model's own answer, its animal products swapped: sent, and on record
+            for e in events:
+                e["outcome"] = "repaired" if e["action"] in ("regenerate", "redirect") else e["outcome"]
+            return repaired, extra, events
         replaced = rails.replacement(call.messages, blocking, call.facts, text)
         if replaced != text:
             for e in events:

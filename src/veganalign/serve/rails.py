@@ -244,6 +244,17 @@ class Rails:
                              "animal-free ingredients and products; do not start with 'instead of'.")  # fmt: skip
         return "Before answering, note: " + " ".join(parts)
 
+    def repair(self, messages: list[dict[str, Any]], findings: list[Finding], facts: Facts, text: str) -> str | None:
+        """An answer to a request for nothing animal that slipped an animal product in ("bake the cauliflower with
+        100 g ricotta"), with each animal product swapped for the knowledge base's alternative, when the rails then
+        find nothing else; else None. A redirection about the ricotta would read as refusing the cauliflower."""
+        if {f.kind for f in findings} != {RECOMMENDS} or any(e.status != "vegan" for e in facts.items):
+            return None
+        repaired = self.reader.swap_animal_products(text)
+        if repaired is None or [f for f in self.check(messages, repaired, facts) if f.kind != "over_redirects"]:
+            return None
+        return repaired
+
     def replacement(self, messages: list[dict[str, Any]], findings: list[Finding], facts: Facts,
                     text: str) -> str:  # fmt: skip
         """The answer that replaces one the rails stopped, for the most serious finding."""
