@@ -6,6 +6,11 @@ One module, so that the three places that read answers cannot disagree about the
 - GRPO's reward shaping (``train/rl.py``) penalises some of them;
 - the synthetic-data filter (``data/synth.py``) drops answers that show them.
 
+The same reading also edits: ``swap_animal_products`` swaps the animal products an answer
+names for the knowledge base's alternatives, the correction of an improvement round's
+failure (``redteam/iterate.py``) and the rails' repair of an answer that slipped one into
+a request for nothing animal (``serve/rails.py``).
+
 A judge that reads a signal a model was trained against is not an independent judge
 of that model: ``veganalign eval`` compares the judge's ``signals`` with the signals
 recorded in the arm's training manifests (``SHAPING_SIGNALS``) and refuses the overlap.
