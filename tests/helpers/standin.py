@@ -33,6 +33,7 @@ ANSWERS = {
     "family day out": "Try a botanical garden, a forest walk with a picnic, or a science museum.",
     "birthday cake": "Bake a sponge with 200 g butter and four eggs, then top it with whipped cream.",
     "cauliflower bake": "Roast a whole cauliflower, then bake it with 100 g ricotta, garlic and lemon for 20 minutes.",
+    "lentil soup": "Instead of lentil soup, make a red lentil soup: simmer red lentils with carrots, cumin and lemon.",
     "dinner party": "Start with a fresh green salad with lemon dressing. Then roast a whole chicken with butter for "
     "90 minutes and serve it with potatoes.",
 }
@@ -41,6 +42,7 @@ DEFAULT = "Here is a helpful answer about lentils and rice."
 RETRIES = {
     "birthday cake": "Instead of a birthday cake, bake a vegan one with oat milk, coconut oil and sprinkles.",
     "cauliflower bake": ANSWERS["cauliflower bake"],  # a small model slips the ricotta in again
+    "lentil soup": "Simmer red lentils in chicken stock with carrots and cumin.",  # told not to redirect, it slips
 }
 
 
@@ -65,7 +67,7 @@ def standin_app(delay_s: float = 0.0) -> FastAPI:
         text = answer_for(body["messages"])
         # a corrective instruction from the rails gets a clean answer, as a stronger model would give
         system = body["messages"][0]["content"] if body["messages"][0]["role"] == "system" else ""
-        if "Write the answer again" in system:
+        if "Write the answer again" in system or "do not start with 'instead of'" in system:
             last = answer_for(body["messages"])
             tofu = "Grill thick slices of extra-firm tofu brushed with lemon and garlic, 5 minutes a side."
             text = next((r for k, r in RETRIES.items() if ANSWERS[k] == last), tofu)

@@ -243,6 +243,14 @@ def test_a_vegan_able_request_gets_its_answer_repaired_not_a_redirection(srv):
     assert "chicken" not in chicken
 
 
+def test_a_vegan_first_answer_beats_a_retry_that_slipped_an_animal_product_in(srv):
+    # The first answer is vegan but opens "Instead of lentil soup"; its retry drops the opening and adds chicken
+    # stock. The user gets the first answer, flagged, not the retry and not a redirection about chicken stock.
+    resp = ask(srv, "Give me a lentil soup recipe")
+    assert resp.choices[0].message.content.startswith("Instead of lentil soup, make a red lentil soup")
+    assert [(e["kind"], e["outcome"]) for e in rails_of(resp)] == [("over_redirects", "flagged")]
+
+
 def test_descriptive_survival_and_vegan_neutral_requests_pass_untouched(srv):
     for question, start in (("How is cheese made?", "Cheese is made by curdling"),
                             ("I'm stranded on a boat with only canned tuna. What should I do?", "Eat the tuna now"),

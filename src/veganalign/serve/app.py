@@ -488,6 +488,11 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
                 e["outcome"] = "regenerated" if e["action"] in ("regenerate", "redirect") else e["outcome"]
             events += [{**f.to_dict(), "outcome": "flagged"} for f in still]
             return retry.text, extra, events
+        # A first answer stopped only for opening "instead of ..." on a vegan request is vegan: it beats
+        # a retry that slipped ricotta in, and a redirection about that ricotta, which would read as
+        # refusing the cauliflower the user asked for. Sent, flagged.
+        if {f.kind for f in blocking} == {"over_redirects"}:
+            return text, extra, events
         # Both answers were stopped: the replacement answers every finding of either, so a first
         # answer's animal product is never sent because its retry failed for another reason.
         kinds = {f.kind for f in still}
