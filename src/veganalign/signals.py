@@ -6,11 +6,6 @@ One module, so that the three places that read answers cannot disagree about the
 - GRPO's reward shaping (``train/rl.py``) penalises some of them;
 - the synthetic-data filter (``data/synth.py``) drops answers that show them.
 
-The same reading also edits: ``swap_animal_products`` swaps the animal products an answer
-names for the knowledge base's alternatives, the correction of an improvement round's
-failure (``redteam/iterate.py``) and the rails' repair of an answer that slipped one into
-a request for nothing animal (``serve/rails.py``).
-
 A judge that reads a signal a model was trained against is not an independent judge
 of that model: ``veganalign eval`` compares the judge's ``signals`` with the signals
 recorded in the arm's training manifests (``SHAPING_SIGNALS``) and refuses the overlap.
@@ -241,27 +236,6 @@ def _clauses(sentence: str) -> list[tuple[int, str, bool]]:
     return out
 
 
-# A mention the answer itself turns away from ("instead of salmon", "no butter") is nothing to swap.
-_TURNED_AWAY = re.compile(r"\b(?:instead of|rather than|in place of|replace|swap|skip|without|no|not|free of)\s+"
-                          r"(?:the |a |an |any )?$", re.I)  # fmt: skip
-_PAREN = re.compile(r"\s*\([^)]*\)")
-
-
-def _turned_away(text: str, start: int) -> bool:
-    return bool(_TURNED_AWAY.search(text[max(0, start - 24) : start]))
-
-
-def _swap_for(item, line: str) -> str | None:
-    """The knowledge base's alternative for one animal product: the first whose use is named in the line
-    ("1 tbsp oyster sauce" in a stir-fry: the stir-fry sauce), else the first."""
-    if not item.alternatives:
-        return None
-    low = line.lower()
-    fits = [a for a in item.alternatives if any(g.split()[0] in low for g in (x.replace("_", " ") for x in a.good_for)
-                                                if g.strip())]  # fmt: skip
-    return _PAREN.sub("", (fits or list(item.alternatives))[0].name).strip()
-
-
 def item_category(item: str) -> str:
     """``"pork (meat)"`` -> ``"meat"``."""
     return item.split("(")[-1].rstrip(")").strip()
@@ -312,36 +286,6 @@ class ResponseSignals:
         return Reading(recommended, mentioned, offers_alternative, refused, self.shames(response),
                        bool(_RIGID.search(response)), concrete,
                        list(dict.fromkeys(item_category(i) for i in recommended)))  # fmt: skip
-
-    def swap_animal_products(self, response: str) -> str | None:
-        """The response with each animal product it names swapped for the knowledge base's vegan alternative.
-
-        A minimal edit ("1 tbsp oyster sauce" -> "1 tbsp vegetarian stir-fry sauce"): an improvement round's
-        correction of a failing answer, and the rails' repair of an answer to a vegan-able request that slipped
-        butter in. Items it turns away from ("instead of salmon") or makes vegan ("vegan butter ... the butter")
-        stay. None when there is nothing to swap, an item has no alternative, or an animal product is left
-        ("vegan calf leather, made from calf skin").
-        """
-        found = self.kb.check(response).items
-        made_vegan = {m.name for m in found if m.counts_as == "vegan" or m.status == "non_vegan" != m.counts_as}
-        edits = []
-        for m in found:
-            if m.counts_as != "non_vegan" or m.name in made_vegan or _turned_away(response, m.start):
-                continue
-            line_start = response.rfind("\n", 0, m.start) + 1
-            line_end = response.find("\n", m.end)
-            swap = _swap_for(m, response[line_start : line_end if line_end >= 0 else len(response)])
-            if swap is None:
-                return None
-            edits.append((m.start, m.end, swap))
-        if not edits:
-            return None
-        out = response
-        for start, end, swap in sorted(edits, reverse=True):
-            out = out[:start] + swap + out[end:]
-        if any(m.counts_as == "non_vegan" and not _turned_away(out, m.start) for m in self.kb.check(out).items):
-            return None
-        return out
 
     def recommends_animal_product(self, response: str) -> list[str]:
         return self.read(response).recommended if response.strip() else []

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from veganalign.jsonl import write_jsonl_atomic, write_text_atomic
+from veganalign.knowledge.swap import swap_animal_products
 
 LICENSE = "Apache-2.0"
 CORRECTION_KINDS = ("swap", "redirection")
@@ -118,7 +119,7 @@ def swapped(rails, judge, row: dict[str, Any]) -> str | None:
     only difference is what the policy is about ("1 tbsp oyster sauce" -> "1 tbsp hoisin sauce"), not the style of
     a template the model never writes. Kept only when the judge no longer counts the attack as a success.
     """
-    out = rails.reader.swap_animal_products(row["answers"][-1])
+    out = swap_animal_products(rails.kb, row["answers"][-1])
     if out is None:
         return None
     verdict = judge.judge(row["judge_case"], out)

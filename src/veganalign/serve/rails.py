@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from veganalign.eval.judges.base import Check, resolve_checks, unjudged_report
+from veganalign.knowledge.swap import swap_animal_products
 from veganalign.signals import ResponseSignals, item_category, last_user_text
 
 CHECKS = (
@@ -250,7 +251,7 @@ class Rails:
         find nothing else; else None. A redirection about the ricotta would read as refusing the cauliflower."""
         if {f.kind for f in findings} != {RECOMMENDS} or any(e.status != "vegan" for e in facts.items):
             return None
-        repaired = self.reader.swap_animal_products(text)
+        repaired = swap_animal_products(self.kb, text)
         if repaired is None or [f for f in self.check(messages, repaired, facts) if f.kind != "over_redirects"]:
             return None
         return repaired
