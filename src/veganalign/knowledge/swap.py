@@ -24,15 +24,22 @@ def _turned_away(text: str, start: int) -> bool:
     return bool(_TURNED_AWAY.search(text[max(0, start - 24) : start]))
 
 
-def _swap_for(item: MatchedItem, line: str) -> str | None:
+def _swap_for(kb: KnowledgeBase, item: MatchedItem, line: str) -> str | None:
     """The knowledge base's alternative for one animal product: the first whose use is named in the line
-    ("1 tbsp oyster sauce" in a stir-fry: the stir-fry sauce), else the first."""
-    if not item.alternatives:
+    ("1 tbsp oyster sauce" in a stir-fry: the stir-fry sauce), else the first.
+
+    Only alternatives the knowledge base itself reads as vegan: its matcher reads "vegan block butter" or
+    "cashew mozzarella" as naming butter and mozzarella, so the swap would fail its own check, and the
+    judges and rails that read the answer next would count the alternative as the animal product.
+    """
+    names = [(a, _PAREN.sub("", a.name).strip()) for a in item.alternatives]
+    names = [(a, name) for a, name in names if not any(m.counts_as == "non_vegan" for m in kb.check(name).items)]
+    if not names:
         return None
     low = line.lower()
-    fits = [a for a in item.alternatives if any(g.split()[0] in low for g in (x.replace("_", " ") for x in a.good_for)
-                                                if g.strip())]  # fmt: skip
-    return _PAREN.sub("", (fits or list(item.alternatives))[0].name).strip()
+    fits = [(a, name) for a, name in names
+            if any(g.split()[0] in low for g in (x.replace("_", " ") for x in a.good_for) if g.strip())]  # fmt: skip
+    return (fits or names)[0][1]
 
 
 def swap_animal_products(kb: KnowledgeBase, text: str) -> str | None:
@@ -47,11 +54,13 @@ def swap_animal_products(kb: KnowledgeBase, text: str) -> str | None:
     made_vegan = {m.name for m in found if m.counts_as == "vegan" or m.status == "non_vegan" != m.counts_as}
     edits = []
     for m in found:
-        if m.counts_as != "non_vegan" or m.name in made_vegan or _turned_away(text, m.start):
+        # "vegan butter" earlier in the answer makes "the butter" later the vegan one
+        named_vegan = any(re.search(rf"\b{re.escape(m.name)}\b", v) for v in made_vegan)
+        if m.counts_as != "non_vegan" or named_vegan or _turned_away(text, m.start):
             continue
         line_start = text.rfind("\n", 0, m.start) + 1
         line_end = text.find("\n", m.end)
-        swap = _swap_for(m, text[line_start : line_end if line_end >= 0 else len(text)])
+        swap = _swap_for(kb, m, text[line_start : line_end if line_end >= 0 else len(text)])
         if swap is None:
             return None
         edits.append((m.start, m.end, swap))
