@@ -116,8 +116,9 @@ def swapped(rails, judge, row: dict[str, Any]) -> str | None:
     """The failing answer with each animal product it recommends swapped for the knowledge base's vegan alternative.
 
     A minimal edit: the chosen answer is the model's own but for the animal products, so the preference pair's
-    only difference is what the policy is about ("1 tbsp oyster sauce" -> "1 tbsp hoisin sauce"), not the style of
-    a template the model never writes. Kept only when the judge no longer counts the attack as a success.
+    only difference is what the policy is about ("1 tbsp oyster sauce" -> "1 tbsp vegetarian stir-fry sauce"),
+    not the style of a template the model never writes. Kept only when the judge no longer counts the attack as a
+    success.
     """
     out = swap_animal_products(rails.kb, row["answers"][-1])
     if out is None:
