@@ -247,3 +247,68 @@ def test_a_bracketed_name_ends_at_its_bracket(tmp_path: Path) -> None:
 )
 def test_allergen_brackets(text: str, expected: str) -> None:
     assert verdict(text) == expected, knowledge.check(text).summary
+
+
+# --------------------------------------------------------------------------- compound names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cashew mozzarella",  # a cheese named by kind takes the milk bases
+        "walnut parmesan",
+        "lentil bolognese",
+        "king oyster mushroom scallops",
+        "piñatex leather",  # plant leathers
+        "plant-based cream cheese",  # the qualifier heads a data name ("plant-based cream") that runs on
+        "vegan block butter",
+        "dairy-free cream cheese",
+        "dairy-free salted caramel ice cream",  # the qualifier of the item before heads the compound
+        "silk-like polyester blouse",  # "-like" with its hyphen
+    ],
+)
+def test_compound_plant_names_are_vegan(text: str) -> None:
+    assert verdict(text) == "vegan"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cashew chicken",  # nuts make cheese, not chicken
+        "garlic butter",
+        "olive leather",  # hide tanned with olive leaves
+        "vegetable-tanned leather",
+        "canvas leather trainers",  # canvas and leather
+        "vegan mayo chicken wrap",  # chicken with vegan mayo
+        "chicken like my mum made",  # "like" without the hyphen
+        "lactose-free milk",  # cow's milk without the lactose
+        "casein-free cheese",
+    ],
+)
+def test_compound_animal_names_stay_non_vegan(text: str) -> None:
+    assert verdict(text) == "non_vegan"
+
+
+@pytest.mark.parametrize(
+    ("text", "without"),
+    [
+        ("honey-free granola bites", "honey"),
+        ("shellac-free nail polish", "shellac"),
+        ("Free from lanolin: lip balm", "lanolin"),
+    ],
+)
+def test_a_product_free_of_one_animal_ingredient_is_a_maybe(text: str, without: str) -> None:
+    result = knowledge.check(text)
+    assert result.verdict == "maybe", result.summary
+    assert f"made without {without}" in result.summary
+
+
+@pytest.mark.parametrize("text", ["no honey", "a cake made without eggs", "sugar-free gum"])
+def test_only_a_free_marker_makes_that_maybe(text: str) -> None:
+    assert verdict(text) == "unknown"
+
+
+def test_a_dish_free_of_an_animal_ingredient_is_a_maybe() -> None:
+    result = knowledge.check("cheese-free pesto")
+    assert result.verdict == "maybe"
+    assert [i.qualifier for i in result.items if i.name == "pesto"] == ["cheese-free"]

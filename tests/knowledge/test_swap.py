@@ -16,8 +16,8 @@ KB = load_knowledge_base()
         # the alternative whose use the line names: a stir-fry sauce in a stir-fry
         ("Stir-fry the greens with 1 tbsp oyster sauce.", "Stir-fry the greens with 1 tbsp vegetarian stir-fry sauce."),
         # "vegan block butter", the first listed, reads as butter to the matcher: the first that reads vegan
-        ("Fry the onions in butter.", "Fry the onions in olive oil."),
-        ("Bake it with 100 g ricotta and butter.", "Bake it with 100 g tofu ricotta and olive oil."),
+        ("Fry the onions in butter.", "Fry the onions in vegan block butter."),
+        ("Bake it with 100 g ricotta and butter.", "Bake it with 100 g tofu ricotta and vegan block butter."),
         ("Wear a calf leather jacket.", "Wear a vegan leather jacket."),
     ],
 )

@@ -324,6 +324,7 @@ class Vocabulary:
         self.material_categories = frozenset(lx.material_categories)
         self.plant_bases = frozenset(lx.plant_bases)
         self.vegan_suffixes = frozenset(lx.vegan_suffixes)
+        self.hyphen_suffixes = frozenset(lx.hyphen_suffixes)
         self.alternative_to = frozenset(lx.alternative_to)
         # animal-food word -> the plants that make "<plant> <word>" an analogue ("cashew cheese")
         self.analogue_bases = {
@@ -473,6 +474,7 @@ class _Hit:
     entry: Entry
     alternatives: tuple[Alternative, ...]
     negated: bool = False
+    freed: bool = False  # negated by "free": "honey-free", "free from honey"
     qualifier: str | None = None
     counts_as: Status | None = None
     note: str | None = None
@@ -608,7 +610,7 @@ class Matcher:
         _negate(toks, hits, owner, sentence, vocab)
         for hit in hits:
             hit.counts_as = None if (hit.negated or hit.may_contain) else hit.entry.status
-        _qualify(toks, hits, owner, vocab)
+        _qualify(text, toks, hits, owner, vocab)
         _made_with(toks, hits, sentence, vocab)
         if _supersede_generic(toks, hits, owner, sentence, vocab):  # a wine, beer or cider that may be fined
             _processing_aids(toks, hits, owner, sentence, questions, vocab)
@@ -892,7 +894,7 @@ def _negate(toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int
         elif word == "free":
             after = words[i + 1] if i + 1 < n and not gaps[i + 1] else ""
             if after in ("from", "of"):
-                _negate_forward(words, gaps, hits, owner, sentence, i + 2, vocab.header_words)
+                _negate_forward(words, gaps, hits, owner, sentence, i + 2, vocab.header_words, freed=True)
             elif after not in vocab.free_breakers and i > 0 and not gaps[i]:
                 _negate_backward(words, gaps, hits, owner, i - 1)
 
@@ -905,6 +907,7 @@ def _negate_forward(
     sentence: list[int],
     j: int,
     headers: frozenset[str],
+    freed: bool = False,
 ) -> None:
     """Negate the item after a negator, and the items listed with it."""
     n = len(words)
@@ -921,7 +924,7 @@ def _negate_forward(
         j += 1
     while True:
         hit = hits[owner[j]]
-        hit.negated = True
+        hit.negated, hit.freed = True, freed
         j = hit.e
         # The list goes on over "," "and" "or": "free from milk, eggs and honey". A colon
         # after it starts something else: "made without honey: oats, maple syrup".
@@ -942,7 +945,7 @@ def _negate_backward(words: list[str], gaps: list[str], hits: list[_Hit], owner:
     while k >= 0:
         if owner[k] != -1:
             hit = hits[owner[k]]
-            hit.negated = True
+            hit.negated = hit.freed = True
             s = hit.s
         else:
             s = k
@@ -964,8 +967,8 @@ def _negate_backward(words: list[str], gaps: list[str], hits: list[_Hit], owner:
             return
 
 
-def _qualify(toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary) -> None:
-    """Qualifiers before ("vegan cheese") and after ("chicken-style", "chicken flavour")."""
+def _qualify(text: str, toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary) -> None:
+    """Qualifiers before ("vegan cheese") and after ("chicken-style", "silk-like", "chicken flavour")."""
     words, gaps = toks.words, toks.gaps
     n = len(words)
     for hit in hits:
@@ -981,7 +984,8 @@ def _qualify(toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary
         j = hit.e
         if j < n and not gaps[j]:
             after = words[j]
-            if after in vocab.vegan_suffixes:
+            hyphened = after in vocab.hyphen_suffixes and "-" in text[toks.ends[j - 1] : toks.starts[j]]
+            if after in vocab.vegan_suffixes or hyphened:
                 hit.qualifier, hit.counts_as = after, "vegan"
                 hit.note = f"'{words[hit.e - 1]} {after}': a plant-based stand-in, not the animal product"
             elif after in vocab.flavour_suffixes and hit.counts_as == "non_vegan":
@@ -1011,7 +1015,17 @@ def _qualifier_before(
         if owner[k] != -1:
             prev = hits[owner[k]]
             # "non-dairy creamer": the negated "dairy" frees the creamer.
-            return _group_release(words[k], category, vocab) if prev.negated and k == prev.e - 1 else None
+            if prev.negated:
+                return _group_release(words[k], category, vocab) if k == prev.e - 1 else None
+            if k != prev.e - 1 or prev.counts_as != "vegan" or category not in _COMPOUNDED:
+                return None
+            # "dairy-free salted caramel ice cream", "vegan bacon cheeseburger": the qualifier
+            # of the item before heads the whole compound.
+            if prev.qualifier is not None:
+                return prev.qualifier, "vegan"
+            # "plant-based cream cheese", "vegan block butter": the data's vegan name ("plant-based
+            # cream", "vegan block") runs into a dairy or egg name, and its qualifier is the whole's.
+            return _qualifier_within(words, prev, category, vocab) if category != "dish" else None
         if word in vocab.vegan_prefixes:
             return word, "vegan"
         if word in ("to", "for", "of") and k > 0 and not gaps[k] and words[k - 1] in vocab.alternative_to:
@@ -1026,11 +1040,42 @@ def _qualifier_before(
             groups, status = vocab.group_words[word]
             return (word, status) if category in groups else None
         if word == "free" and k > 0 and not gaps[k]:  # "dairy-free cheese", "meat-free sausages"
-            return _group_release(words[k - 1], category, vocab, suffix="-free")
+            released = _group_release(words[k - 1], category, vocab, suffix="-free")
+            if released is None and category == "dish" and owner[k - 1] != -1:
+                # "cheese-free pesto", "butter-free shortbread": one animal ingredient is out,
+                # the rest of the recipe is not given.
+                freed = hits[owner[k - 1]]
+                if freed.negated and freed.entry.status == "non_vegan":
+                    return f"{words[k - 1]}-free", "maybe"
+            return released
         if word in _LIST_CONNECTORS or word in ("with", "in", "of", "free"):
             return None
         fillers += 1
         k -= 1
+    return None
+
+
+# Animal foods that English names with a compound noun ("cream cheese", "block butter",
+# "sour cream", "bacon cheeseburger"), so a qualifier ahead of the compound is the item's.
+# Not meat or fish: "vegan mayo chicken wrap" may well be chicken with vegan mayo. A dish
+# takes only a qualifier the item before it was given ("vegan bacon cheeseburger"), not one
+# inside a data name ("vegan mayo").
+_COMPOUNDED = frozenset({"dairy", "egg", "dish"})
+
+
+def _qualifier_within(words: list[str], prev: _Hit, category: str, vocab: Vocabulary) -> tuple[str, Status] | None:
+    """The vegan qualifier that heads the words of ``prev``, as it applies to an item of ``category``."""
+    for k in range(prev.s, prev.e):
+        word = words[k]
+        if word in vocab.vegan_prefixes:
+            return word, "vegan"
+        if word == "based" and k > prev.s and words[k - 1] in vocab.plant_bases:
+            return f"{words[k - 1]}-based", "vegan"
+        if word == "free" and k > prev.s:
+            return _group_release(words[k - 1], category, vocab, suffix="-free")
+        if word in vocab.group_words:
+            groups, status = vocab.group_words[word]
+            return (word, status) if category in groups else None
     return None
 
 
@@ -1293,7 +1338,20 @@ def _result(
         (warnings if hit.may_contain else items).append(_item(text, toks, hit))
     unknown, covered = _coverage(text, toks, hits, vocab)
     verdict, summary = _verdict(items, positive, negative, covered)
+    if verdict == "unknown":
+        # "honey-free flapjacks", "shellac-free nail polish": a product named by the animal
+        # ingredient it is made without, and nothing else we know. Free of that one, yes; vegan,
+        # nobody has said.
+        free_of = [h.entry.name for h in hits if h.freed and h.entry.status == "non_vegan" and not h.may_contain]
+        named = {i for h in hits for i in range(h.s, h.e)}
+        product = [w for i, w in enumerate(toks.words) if i not in named and w not in _FREE_WORDS]
+        if free_of and product:  # "egg-free" alone names no product: unknown
+            verdict = "maybe"
+            summary = f"maybe: made without {_names(free_of)}, but the text does not say what else it holds"
     return CheckResult(text, verdict, summary, items, warnings, unknown, claims)
+
+
+_FREE_WORDS = frozenset({"free", "from", "of"})
 
 
 def _item(text: str, toks: Tokens, hit: _Hit) -> MatchedItem:

@@ -314,6 +314,7 @@ class Lexicon(BaseModel):
     material_categories: tuple[Category, ...]
     plant_bases: Words
     vegan_suffixes: Words
+    hyphen_suffixes: Words
     alternative_to: Words
     analogue_bases: dict[Word, Words]
     analogue_foods: dict[Word, Words]
