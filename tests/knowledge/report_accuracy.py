@@ -29,6 +29,9 @@ CASES = Path(__file__).with_name("check_cases.jsonl")
 LISTS = Path(__file__).with_name("lists")
 NON_VEGAN_NAMES = LISTS / "non_vegan_names.jsonl"
 VEGAN_NAMES = LISTS / "vegan_names.jsonl"
+COMPOUND_NAMES = LISTS / "compound_names.jsonl"
+COMPOUND_KINDS = ("plant_analogue", "animal_with_plant_word", "vegan_lookalike_name", "free_from",
+                  "animal_with_qualifier")  # fmt: skip
 SPLITS = ("dev", "heldout")
 FLAGGED = frozenset({"non_vegan", "maybe"})
 
@@ -181,6 +184,35 @@ def dev_misses(kb: KnowledgeBase, non_vegan: list[NameOutcome], vegan: list[Name
     return out
 
 
+def compound_markdown(outcomes: list[NameOutcome]) -> str:
+    """Exact-verdict accuracy on the compound names, per part and kind, with the two costly errors counted."""
+    lines = [
+        "Compound names (`lists/compound_names.jsonl`): exact verdict, by kind",
+        "",
+        "| part | names | correct | "
+        + " | ".join(COMPOUND_KINDS)
+        + " | vegan called non_vegan | non_vegan called vegan |",
+        "|---|---:|---:|" + "---:|" * (len(COMPOUND_KINDS) + 2),
+    ]
+    for part, part_outcomes in by_split(outcomes).items():
+        ok = sum(o.predicted == o.row["expected"] for o in part_outcomes)
+        kinds = []
+        for kind in COMPOUND_KINDS:
+            of_kind = [o for o in part_outcomes if o.row["kind"] == kind]
+            kinds.append(f"{sum(o.predicted == o.row['expected'] for o in of_kind)}/{len(of_kind)}")
+        mistaken = sum(o.row["expected"] == "vegan" and o.predicted == "non_vegan" for o in part_outcomes)
+        missed = sum(o.row["expected"] == "non_vegan" and o.predicted == "vegan" for o in part_outcomes)
+        lines.append(f"| {part} | {len(part_outcomes)} | {ok} ({ok / len(part_outcomes):.1%}) | " + " | ".join(kinds)
+                     + f" | {mistaken} | {missed} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def compound_dev_misses(outcomes: list[NameOutcome]) -> list[str]:
+    """The dev compound names it gets wrong (never the held-out ones)."""
+    return [f"- compound list: {o.row['name']!r} ({o.row['kind']}, expected {o.row['expected']}) -> {o.predicted}"
+            for o in outcomes if o.row["split"] == "dev" and o.predicted != o.row["expected"]]  # fmt: skip
+
+
 def markdown(outcomes: list[Outcome]) -> str:
     lines = ["| expected class | cases | correct | recall | precision |", "|---|---:|---:|---:|---:|"]
     predicted: Counter[str] = Counter(o.predicted for o in outcomes)
@@ -213,10 +245,13 @@ def main() -> None:
     if args.lists:
         non_vegan = run_names(kb, load_names(NON_VEGAN_NAMES))
         vegan = run_names(kb, load_names(VEGAN_NAMES))
+        compound = run_names(kb, load_names(COMPOUND_NAMES))
         print(lists_markdown(non_vegan, vegan, tuple(args.part or ())))
+        print()
+        print(compound_markdown([o for o in compound if not args.part or o.row["split"] in args.part]))
         if args.dev_misses:
             print()
-            print("\n".join(dev_misses(kb, non_vegan, vegan)))
+            print("\n".join(dev_misses(kb, non_vegan, vegan) + compound_dev_misses(compound)))
         return
     outcomes = run(kb, load_cases())
     print(markdown(outcomes))
