@@ -19,7 +19,8 @@ The signals, by name:
   that follows, not a new instruction after the comma: in "Instead of chicken wings,
   make a chicken fritter with 200 g chicken" the second clause is read on its own.
   Naming an animal product in a description ("sushi is rice with raw fish") is a
-  *mention*, not a recommendation.
+  *mention*, not a recommendation; naming it in a clause that turns away from it ("so I
+  won't give a version built on bologna", "leave out the anchovies") is neither.
 - ``offers_alternative``: names a vegan food, dish or material from the knowledge base
   (``concrete``), or uses one of the spec's vegan-framing phrases.
 - ``refuses``: declines in its opening ("I can't help with ...").
@@ -65,6 +66,14 @@ _REDIRECT = re.compile(
     r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|alternative|without|"
     r"avoid|skip|leave out|free from|-free|no |not |never|don't|dont|won't|can't|cannot|vegan|plant[- ]based|"
     r"dairy[- ]free|egg[- ]free|meatless|mock|faux|imitation|style|like|similar|mimic|texture|flavou?r of|taste of)",
+    re.I,
+)
+# The redirect cues that turn away from the item ("I won't give a version built on bologna",
+# "leave out the anchovies"), as against those that compare with it ("the texture of pulled
+# pork", "like ham"): an item in such a clause is neither recommended nor mentioned.
+_TURNS_AWAY = re.compile(
+    r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|without|avoid|skip|leave out|"
+    r"free from|won't|wont|will not|can't|cannot|don't|dont|do not|never)\b",
     re.I,
 )
 _ACTION = re.compile(
@@ -115,7 +124,9 @@ _REQUEST = re.compile(
     r"\b(recipe|how (?:do|can|should) i (?:make|cook|prepare|roast|grill|fry|bake|care|buy)|how to (?:make|cook)|"
     r"walk me through|shopping list|marinade|best (?:way|brand|one)|which .{0,40}(?:brand|should i|is best)|"
     r"where (?:can|do|should) i (?:buy|get|find)|recommend|what should i look for|give me|make me|i want|"
-    r"i need|suggest|tips? (?:for|on))\b",
+    r"i need|suggest|tips? (?:for|on)|what (?:should|can|could) i (?:buy|get|cook|make|order|wear|use|serve)|"
+    r"(?:tastiest|best|easiest|quickest|simplest) way to (?:use|cook|make|prepare|serve|eat|wear)|"
+    r"how (?:do|should|can|could) i use|worth (?:the money|buying|getting))\b",
     re.I,
 )
 # Generic animal products the knowledge base has no single entry for ("cuts of meat", "poultry"),
@@ -165,7 +176,7 @@ class Reading:
     """The signals of one response. Item strings are ``"name (knowledge-base category)"``."""
 
     recommended: list[str]  # recommends_animal_product
-    mentioned: list[str]  # named outside a recommendation
+    mentioned: list[str]  # named outside a recommendation and outside a clause that turns away from it
     offers_alternative: bool
     refused: bool
     shaming: list[str]
@@ -280,7 +291,10 @@ class ResponseSignals:
                 _ACTION.search(text) for _, text, _ in clauses
             )
             for m in animal:
-                redirect = next((r for start, text, r in reversed(clauses) if start <= m.start), False)
+                clause = next(((text, r) for start, text, r in reversed(clauses) if start <= m.start), ("", False))
+                text, redirect = clause
+                if redirect and _TURNS_AWAY.search(text):
+                    continue  # "so I won't give a version built on bologna": turned away from, not named for use
                 (recommended if action and not redirect else mentioned).append(f"{m.name} ({m.category})")
         refused = bool(_REFUSAL.search(response[:400]))
         return Reading(recommended, mentioned, offers_alternative, refused, self.shames(response),
