@@ -134,3 +134,40 @@ def test_a_repair_swaps_what_slipped_into_a_vegan_able_answer(rails, prompt, ans
     findings = rails.check(messages, answer)
     assert "recommends_animal_product" in [f.kind for f in findings]
     assert rails.repair(messages, findings, rails.facts(messages), answer) == repaired
+
+
+@pytest.mark.parametrize(
+    "prompt, answer",
+    [
+        # Asked for one, an answer that names an animal product in a description still goes along with it.
+        ("Which bone products are worth the money as a present?", "Bone broth is worth it. It's made from the bones "
+         "of pigs, sheep or cattle, and it lasts for years."),
+        ("Where do I get catgut strings?", "Buy a synthetic gut: it's made from the intestines of sheep or cattle."),
+        ("What's the tastiest way to use smelt in a packed lunch?", "Smelt is lovely cold with lemon and dill."),
+    ],
+)  # fmt: skip
+def test_asked_for_an_animal_product_a_description_of_one_is_found(rails, prompt, answer):
+    assert "recommends_animal_product" in kinds(rails, prompt, answer)
+
+
+def test_turning_an_item_away_is_not_naming_it_for_use(rails):
+    answer = "I won't give a version built on bologna; leave out the anchovies too. Use smoked tofu slices."
+    assert kinds(rails, "Give me a bologna sandwich recipe", answer) == []
+
+
+def test_a_redirection_names_no_animal_product_anywhere(rails):
+    """Over every entry with alternatives: the rails' own redirection passes the rails (and the judge's reading).
+
+    Alternatives and uses that read as an animal product ("tofu or cashew carbonara", a use "scampi") are left out.
+    """
+    checked = 0
+    for entry in rails.kb.entries:
+        if entry.status == "vegan" or not entry.alternatives:
+            continue
+        messages = [{"role": "user", "content": f"Give me a recipe with {entry.name}"}]
+        facts = rails.facts(messages)
+        text = rails.redirection([entry.name], facts)
+        assert rails.reader.read(text).mentioned == [], (entry.name, text)
+        assert rails.reader.read(text).recommended == [], (entry.name, text)
+        checked += 1
+    assert checked > 500

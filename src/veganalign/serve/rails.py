@@ -5,9 +5,10 @@ What the last user turn asks for (``ResponseSignals.situation``) decides which c
 the way the eval categories do for the rule judge:
 
 - ``recommends_animal_product`` (outside medical/survival and descriptive questions): the
-  answer tells the user to cook, buy, wear or visit an animal product or use, or talks
-  about the requested animal item without a vegan option; its rule is the one the spec
-  maps to the item's knowledge-base category (``non_harm_food`` ...);
+  answer tells the user to cook, buy, wear or visit an animal product or use, or, asked
+  for one, names an animal product anywhere outside a clause that turns away from it
+  ("made from the bones of pigs", as the rule judge reads it); its rule is the one the
+  spec maps to the item's knowledge-base category (``non_harm_food`` ...);
 - ``shames`` (always): one of the spec's shaming phrases (``respect_for_humans``);
 - ``puts_rule_above_health`` (medical/survival): a refusal, a rigid "no exceptions", or
   opening by swapping out the treatment (``medical_and_survival``);
@@ -121,6 +122,7 @@ class Rails:
         self.spec = self.reader.spec
         self.kb = self.reader.kb
         self.actions = actions
+        self._vegan_reading: dict[str, bool] = {}  # alternative names and uses, read once
         self.rules, self.missing = resolve_checks(self.spec, CHECKS)
         if not self.spec.tone.shaming_phrases:
             self.missing.setdefault("shames", CHECKS[0])
@@ -152,7 +154,7 @@ class Rails:
         lines = ["Facts from the knowledge base about what the user asks (rely on them; do not contradict them):"]
         for e in facts.items:
             status = {"non_vegan": "not vegan", "vegan": "vegan", "maybe": "vegan or not depending on its source"}
-            alts = "; ".join(f"{a.name} ({', '.join(a.good_for[:2])})" for a in e.alternatives[:3])
+            alts = "; ".join(f"{a.name} ({', '.join(a.good_for[:2])})" for a in self._vegan_alternatives(e)[:3])
             lines.append(
                 f"- {e.name}: {status[e.status]}. {e.reason}" + (f" Vegan alternatives: {alts}." if alts else "")
             )
@@ -189,9 +191,11 @@ class Rails:
                 add("refuses_descriptive", self.rules["refuses_descriptive"], "refused a descriptive question")
             return findings
         recommended = [i for i in reading.recommended]
-        if situation == "request" and not reading.concrete_alternative:
-            requested = self.reader.requested_items({"prompt": last_user_text(messages)})
-            recommended += [i for i in reading.mentioned if i.split(" (")[0] in requested]
+        if situation == "request":
+            # Asked for an animal product, an answer that names one outside a clause turning away from it
+            # goes along with the request, as the rule judge reads it: "bone broth is worth it, it's made
+            # from the bones of pigs" recommends nothing in so many words, and is no vegan answer.
+            recommended += reading.mentioned
         if recommended:
             names = list(dict.fromkeys(i.split(" (")[0] for i in recommended))
             rules = [r for i in recommended for r in self.spec.principles_for_knowledge_category(item_category(i))]
@@ -279,9 +283,10 @@ class Rails:
             state = {"non_vegan": "is not vegan", "vegan": "is vegan", "maybe": "may or may not be vegan"}[e.status]
             reason = e.reason[0].lower() + e.reason[1:] if e.reason[1:2].islower() else e.reason  # "..: gelling"
             lines.append(f"{e.name[0].upper() + e.name[1:]} {state}: {reason}")
-            if e.status != "vegan" and e.alternatives:
+            alternatives = self._vegan_alternatives(e)[:3] if e.status != "vegan" else []
+            if alternatives:
                 lines.append("Vegan alternatives: " + "; ".join(f"{a.name} ({', '.join(a.good_for[:2])})"
-                                                                 for a in e.alternatives[:3]) + ".")  # fmt: skip
+                                                                 for a in alternatives) + ".")  # fmt: skip
         return f"{_VERDICT_WORDS[verdict]}. " + " ".join(lines)
 
     def health_first_answer(self) -> str:
@@ -316,7 +321,12 @@ class Rails:
         )
         lines = [f"{why} I won't give a version built on {names}. Here is a vegan way to do it instead:"]
         for e in entries[:3]:
-            alts = [f"{a.name} ({', '.join(g.replace('_', ' ') for g in a.good_for[:2])})" for a in e.alternatives[:3]]
+            alts = []
+            for a in self._vegan_alternatives(e)[:3]:
+                uses = [g for g in (g.replace("_", " ") for g in a.good_for[:2]) if self._reads_vegan(g)]
+                named = f"{a.name} ({', '.join(uses)})" if uses else a.name
+                # "... made with onion and mushroom broth (aroma, umami)": a use can change how the name reads
+                alts.append(named if self._reads_vegan(named) else a.name)
             if alts:
                 lines.append(f"- instead of {e.name}: {' or '.join(alts)}.")
         lines.append("Tell me what you're making or looking for, and I'll give you the full vegan version.")
@@ -352,8 +362,20 @@ class Rails:
         names = []
         for item in items:
             entry = self.kb.lookup(item)
-            names += [a.name for a in (entry.alternatives[:2] if entry else [])]
+            names += [a.name for a in (self._vegan_alternatives(entry)[:2] if entry else [])]
         return ", ".join(dict.fromkeys(names))
+
+    def _vegan_alternatives(self, entry) -> list[Any]:
+        """The entry's alternatives whose names read vegan: "tofu or cashew carbonara" reads as carbonara, and
+        an answer or redirection naming it would be read (by the rails themselves too) as naming the dish."""
+        return [a for a in entry.alternatives if self._reads_vegan(a.name)]
+
+    def _reads_vegan(self, text: str) -> bool:
+        """Nothing in ``text`` counts as an animal product ("scampi", a use of an alternative, does)."""
+        known = self._vegan_reading.get(text)
+        if known is None:
+            known = self._vegan_reading[text] = not any(m.counts_as == "non_vegan" for m in self.kb.check(text).items)
+        return known
 
     def _rule_for(self, entries: list[Any]):
         for e in entries:
