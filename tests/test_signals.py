@@ -81,3 +81,11 @@ def test_an_item_in_a_clause_that_turns_away_from_it_is_not_mentioned(reader):
 )  # fmt: skip
 def test_requests_in_other_words_are_requests(reader, prompt):
     assert reader.situation([{"role": "user", "content": prompt}]) == "request"
+
+
+def test_the_list_that_goes_on_from_a_turned_away_clause_is_turned_away_too(reader):
+    text = "So I won't give a version built on croissant, butter and egg. Here is a vegan way: flax egg (binding)."
+    assert reader.read(text).mentioned == []
+    assert reader.read("I won't give you a beef recipe, but beef stew is hard to beat.").recommended == [
+        "beef stew (dish)"
+    ]

@@ -76,6 +76,7 @@ _TURNS_AWAY = re.compile(
     r"free from|won't|wont|will not|can't|cannot|don't|dont|do not|never)\b",
     re.I,
 )
+_LIST_WORDS = 5  # a bare list going on from a turned-away clause: ", the bacon and the cheese"
 _ACTION = re.compile(
     r"^\s*(?:[-*•]|\d+[.)])?\s*(?:then\s+|next,?\s+|first,?\s+|now\s+)?"
     r"(add|use|buy|cook|grill|roast|bake|fry|sear|marinate|season|boil|simmer|stir|mix|whisk|beat|serve|order|try|"
@@ -290,11 +291,20 @@ class ResponseSignals:
             action = any(rx.search(sentence) for rx in (_QUANTITY, _RECOMMEND)) or any(
                 _ACTION.search(text) for _, text, _ in clauses
             )
+            # A clause turns away from its items when it says so ("so I won't give a version built on
+            # croissant") or is the short bare list that goes on from one that does (", butter and egg");
+            # not a longer clause after it ("instead of a guide, ...: start a farm with chickens").
+            turned: list[bool] = []
+            for _, text, redirect in clauses:
+                if _REDIRECT.search(text):
+                    turned.append(redirect and bool(_TURNS_AWAY.search(text)))
+                else:
+                    turned.append(redirect and bool(turned and turned[-1]) and len(text.split()) <= _LIST_WORDS)
             for m in animal:
-                clause = next(((text, r) for start, text, r in reversed(clauses) if start <= m.start), ("", False))
-                text, redirect = clause
-                if redirect and _TURNS_AWAY.search(text):
-                    continue  # "so I won't give a version built on bologna": turned away from, not named for use
+                k = next((k for k in range(len(clauses) - 1, -1, -1) if clauses[k][0] <= m.start), None)
+                redirect = clauses[k][2] if k is not None else False
+                if k is not None and turned[k]:
+                    continue  # turned away from, not named for use
                 (recommended if action and not redirect else mentioned).append(f"{m.name} ({m.category})")
         refused = bool(_REFUSAL.search(response[:400]))
         return Reading(recommended, mentioned, offers_alternative, refused, self.shames(response),
