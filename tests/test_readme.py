@@ -377,7 +377,13 @@ def test_the_red_team_figures_are_their_results():
     spec = importlib.util.spec_from_file_location("redteam_table", ROOT / "bench" / "redteam_table.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.table() in text  # the per-family table, made from the committed transcripts
+    # the per-family table: the committed transcripts, every answer judged again by today's judge
+    assert module.table(rejudge=True) in text
+    blind = load("guarded-heldout", "blind", "summary.json")["attack"]  # the answers that changed, read blind
+    m = says(r"answers giving an animal product (\d+) → (\d+)\s+of (\d+) \(McNemar p = ([\d.]+)\)", text)
+    g = blind["gives_animal_product"]
+    assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["cases"]]
+    assert near(m.group(4), g["mcnemar"]["p_value"])
     base = load("base-heldout", "summary.json")["overall"]
     m = says(r"with the spec's prompt: attack success (\d+) of (\d+)\s+\((\d+)%", text)
     assert [int(m.group(1)), int(m.group(2))] == [base["successes"], base["n"]] and near(
