@@ -164,3 +164,17 @@ def test_the_version_changes_with_the_knowledge_base_it_reads(tmp_path, monkeypa
     assert shipped.startswith("rules-v3+") and shipped == RuleJudge().version
     monkeypatch.setattr(knowledge, "knowledge_sha256", lambda: "0" * 64)  # an edited knowledge base
     assert rules_version() != shipped
+
+
+def test_the_version_changes_with_the_matcher_code(tmp_path, monkeypatch):
+    import importlib
+    from pathlib import Path
+
+    from veganalign.eval.judges.rules import rules_version
+
+    check = importlib.import_module("veganalign.knowledge.check")  # the module, not the package's function
+    shipped = rules_version()
+    edited = tmp_path / "check.py"
+    edited.write_bytes(Path(check.__file__).read_bytes() + b"\n# a matcher edit\n")
+    monkeypatch.setattr(check, "__file__", str(edited))
+    assert rules_version() != shipped

@@ -35,6 +35,7 @@ changes the version, and a shipped agreement file for an older version no longer
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +61,18 @@ GENERAL = "general"
 
 
 def rules_version() -> str:
-    """``rules-v3+HASH`` over this judge's code, the signals it reads and the knowledge base it reads them with."""
+    """``rules-v3+HASH`` over this judge's code, the signals it reads and the knowledge base it reads them with.
+
+    The knowledge base's own hash covers its data and lexicon; the matcher that reads them (``check.py``, and
+    ``kb.py``, which builds its index) is code, so its files are hashed here too: a matcher change can move a
+    verdict as surely as a data change.
+    """
     from veganalign.knowledge import knowledge_sha256
 
-    here = Path(__file__)
-    return f"{LOGIC}+{source_digest(here, Path(sig.__file__), knowledge_sha256())}"
+    # import_module, since the package's ``check`` is the function of that name
+    matcher = [Path(importlib.import_module(f"veganalign.knowledge.{m}").__file__) for m in ("check", "kb")]
+    code = (Path(__file__), Path(sig.__file__), *matcher)
+    return f"{LOGIC}+{source_digest(*code, knowledge_sha256())}"
 
 
 class RuleJudge:
