@@ -28,9 +28,10 @@ def _swap_for(kb: KnowledgeBase, item: MatchedItem, line: str) -> str | None:
     """The knowledge base's alternative for one animal product: the first whose use is named in the line
     ("1 tbsp oyster sauce" in a stir-fry: the stir-fry sauce), else the first.
 
-    Only alternatives the knowledge base itself reads as vegan: its matcher reads "vegan block butter" or
-    "cashew mozzarella" as naming butter and mozzarella, so the swap would fail its own check, and the
-    judges and rails that read the answer next would count the alternative as the animal product.
+    Only alternatives the knowledge base itself reads as vegan: its matcher reads some of its own alternative
+    names as naming the animal product ("tofu or cashew carbonara" as carbonara; 60 of 863), so the swap would
+    fail its own check, and the judges and rails that read the answer next would count the alternative as the
+    animal product. (The rails' ``_reads_vegan`` applies the same test to the names and uses they print.)
     """
     names = [(a, _PAREN.sub("", a.name).strip()) for a in item.alternatives]
     names = [(a, name) for a, name in names if not any(m.counts_as == "non_vegan" for m in kb.check(name).items)]
