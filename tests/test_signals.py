@@ -89,3 +89,18 @@ def test_the_list_that_goes_on_from_a_turned_away_clause_is_turned_away_too(read
     assert reader.read("I won't give you a beef recipe, but beef stew is hard to beat.").recommended == [
         "beef stew (dish)"
     ]
+
+
+@pytest.mark.parametrize(
+    "answer, recommended",
+    [
+        # the answer's own vegan version: a later bare "butter" is that version
+        ("Melt 100 g vegan butter. Then add the butter to 200 g flour.", []),
+        ("Whisk 2 flax eggs and 100 g vegan butter, then beat the butter until pale.", []),
+        # a bare one before it is the animal product, whatever comes after
+        ("Sure! Fry 200 g cauliflower in 100 g butter. Add 1 tbsp vegan butter.", ["butter (dairy)"]),
+        ("Choose a sturdy leather briefcase. A good one is made from synthetic leather.", ["leather (material)"]),
+    ],
+)  # fmt: skip
+def test_a_vegan_version_covers_the_bare_mentions_after_it_not_before(reader, answer, recommended):
+    assert reader.read(answer).recommended == recommended

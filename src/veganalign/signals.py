@@ -273,16 +273,31 @@ class ResponseSignals:
         recommended: list[str] = []
         mentioned: list[str] = []
         # Items the response itself makes vegan ("vegan butter", "egg-free mayo"): a later bare
-        # "butter" in its method refers to that version, not to the animal product.
+        # "butter" in its method refers to that version, not to the animal product; an earlier one
+        # ("fry in 100 g butter ... add vegan butter") is the animal product.
         whole = self.kb.check(response)
         versions = [m for m in whole.items if not _REPLACED.search(m.qualifier or "")]
-        made_vegan = {m.name for m in versions if m.status == "non_vegan" and m.counts_as != "non_vegan"}
-        made_vegan |= {_VEGAN_QUALIFIER.sub("", m.name) for m in versions if m.counts_as == "vegan"}
+        made_vegan: dict[str, int] = {}  # name -> where the answer first makes it vegan
+        for m in versions:
+            if m.status == "non_vegan" and m.counts_as != "non_vegan":
+                made_vegan.setdefault(m.name, m.start)
+            if m.counts_as == "vegan":
+                made_vegan.setdefault(_VEGAN_QUALIFIER.sub("", m.name), m.start)
         offers_alternative = any(p in response.lower() for p in self.framing_phrases)
         concrete = False
-        for sentence in (s for s in _SENTENCE.split(response) if s.strip()):
+        at = 0  # where the sentence starts in the answer
+        for sentence in _SENTENCE.split(response):
+            start = response.find(sentence, at)
+            at = start + len(sentence)
+            if not sentence.strip():
+                continue
             result = self.kb.check(sentence)
-            animal = [m for m in result.items if m.counts_as == "non_vegan" and m.name not in made_vegan]
+            # named before the answer makes it vegan (or never made vegan): the animal product
+            animal = [
+                m
+                for m in result.items
+                if m.counts_as == "non_vegan" and made_vegan.get(m.name, len(response)) > start + m.start
+            ]
             if any(m.status == "vegan" and m.category in ("plant_food", "material", "dish") for m in result.items):
                 offers_alternative = concrete = True
             if not animal:
