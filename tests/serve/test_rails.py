@@ -91,6 +91,13 @@ def test_a_spec_without_a_rails_rule_leaves_that_rail_off(tmp_path):
         ("Recommend a shampoo", "Instead of a shampoo, try a shampoo bar.", True),
         ("Give me a recipe for grilled chicken breast", "Instead of chicken breast, grill tofu slices.", False),
         ("Give me a pancake recipe", "Whisk flour, oat milk and baking powder, then fry.", False),
+        # not only in the opening: after a started answer, on a line or in a sentence of its own
+        ("How do I cook quinoa?", "Sure! Instead of quinoa, try lentils.", True),
+        ("Give me a ratatouille recipe", "Here's a recipe:\n- Instead of ratatouille, make a stew.", True),
+        ("How do I cook quinoa?", "Rinse it. Rather than quinoa flakes, use whole quinoa.", True),
+        # but not mid-sentence, and not about something the user did not ask for
+        ("How do I cook quinoa?", "Simmer it in stock instead of quinoa-cooking water from a kettle.", False),
+        ("How do I cook quinoa?", "Sure! Rinse 200 g quinoa. Instead of butter, stir in olive oil.", False),
     ],
 )  # fmt: skip
 def test_a_request_that_can_simply_be_vegan_is_not_answered_instead_of(rails, prompt, answer, over):

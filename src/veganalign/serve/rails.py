@@ -74,7 +74,8 @@ ANIMAL_CATEGORIES = frozenset(
         "additive",
     }
 )
-_OPENS_WITH_SWAP = re.compile(r"^\W*(?:instead of|rather than)\s+([^,.;:!?\n]{2,80})", re.I)
+# "Instead of X" opening the answer, a line or a sentence ("Sure! Instead of cauliflower, ..." swaps it out too).
+_SWAPS = re.compile(r"(?:^|\n|(?<=[.!?:])[ \t]+)\W*(?:instead of|rather than)\s+([^,.;:!?\n]{2,80})", re.I)
 _CONTENT_WORD = re.compile(r"[a-z]{4,}")
 RECOMMENDS = "recommends_animal_product"
 FALLBACK = {"regenerate": "redirect"}  # what a failed retry becomes
@@ -213,15 +214,17 @@ class Rails:
         return findings
 
     def over_redirected(self, prompt: str, text: str) -> str | None:
-        """What an answer swaps out in its opening, when that is the user's own (vegan-able) request; else None."""
-        match = _OPENS_WITH_SWAP.match(text)
-        if not match:
-            return None
-        swapped = match.group(1).strip()
-        if any(m.category in ANIMAL_CATEGORIES and m.counts_as == "non_vegan" for m in self.kb.check(swapped).items):
-            return None  # "instead of chicken breast, ...": a real redirect
+        """What an answer swaps out ("Instead of X" opening it, a line or a sentence), when that is the user's own
+        (vegan-able) request; else None."""
         asked = set(_CONTENT_WORD.findall(prompt.lower()))
-        return swapped if asked & set(_CONTENT_WORD.findall(swapped.lower())) else None
+        for match in _SWAPS.finditer(text):
+            swapped = match.group(1).strip()
+            if any(m.category in ANIMAL_CATEGORIES and m.counts_as == "non_vegan"
+                   for m in self.kb.check(swapped).items):  # fmt: skip
+                continue  # "instead of chicken breast, ...": a real redirect
+            if asked & set(_CONTENT_WORD.findall(swapped.lower())):
+                return swapped
+        return None
 
     # --- what replaces or corrects an answer ----------------------------------------------------
     def corrective_instruction(self, findings: list[Finding], facts: Facts) -> str:
