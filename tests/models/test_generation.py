@@ -37,6 +37,21 @@ def test_no_system_prompt_means_none(embedded_generator):
     assert with_sys.startswith("<|im_start|>system\nBe vegan.")
 
 
+def test_a_last_assistant_message_is_the_start_of_the_answer():
+    from transformers import AutoTokenizer
+
+    from veganalign.models.embedded import embedded_model_dir
+
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir())
+    msgs = [{"role": "system", "content": "Be vegan."}, {"role": "user", "content": "Cook quinoa?"}]
+    started = render_chat(tok, [*msgs, {"role": "assistant", "content": "Sure! "}])
+    assert started == render_chat(tok, msgs) + "Sure! "
+    assert started.endswith("<|im_start|>assistant\nSure! ") and started.count("<|im_start|>assistant") == 1
+    # earlier assistant turns are history, as before
+    history = [*msgs, {"role": "assistant", "content": "Rinse it."}, {"role": "user", "content": "Then?"}]
+    assert "Rinse it.<|im_end|>" in render_chat(tok, history) and render_chat(tok, history).endswith("assistant\n")
+
+
 @pytest.mark.slow
 def test_batched_generation_is_real_text(embedded_generator):
     convs = [[{"role": "user", "content": p}] for p in PROMPTS]

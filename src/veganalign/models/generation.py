@@ -208,7 +208,13 @@ def render_chat(tokenizer, messages: Messages) -> str:
     Some templates (SmolLM2's among them) insert their own default system message when a
     conversation has none. "No system prompt" must mean none, so that default is cut:
     render once with a sentinel system turn, find where that turn ends, and drop it.
+
+    A conversation that ends with an assistant message ends with the *start* of the answer
+    (a prefill, as ``continue_final_message`` in transformers): the prompt is the rest of the
+    conversation and its generation prompt, then that text, and the model goes on from there.
     """
+    if messages and messages[-1]["role"] == "assistant":
+        return render_chat(tokenizer, messages[:-1]) + messages[-1]["content"]
     if messages and messages[0]["role"] == "system":
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     sentinel = "\x00VEGANALIGN_NO_SYSTEM\x00"
