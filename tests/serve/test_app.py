@@ -166,6 +166,53 @@ def test_the_local_model_streams_through_the_rails(railed_local):
 
 
 @pytest.mark.slow
+def test_a_retry_after_an_over_redirection_is_started_for_a_local_model(embedded_generator):
+    """Told not to open "Instead of quinoa", a small model trained on redirections does it again; a local model's
+    retry is started for it ("Sure! "), and the rails read the whole answer, opening included."""
+    import asyncio
+
+    from veganalign.serve import server_policy
+    from veganalign.serve.app import ChatRequest, Metrics, _guard, _prepare
+    from veganalign.serve.backends import LocalBackend
+    from veganalign.serve.config import ServeConfig
+    from veganalign.serve.rails import Rails
+    from veganalign.spec import load_spec
+
+    seen = []
+
+    class Watched:  # the real model, and a record of what it was asked to continue
+        tokenizer = embedded_generator.tokenizer
+
+        def generate(self, conversations, *args, **kwargs):
+            seen.extend(conversations)
+            return embedded_generator.generate(conversations, *args, **kwargs)
+
+    cfg = ServeConfig(no_auth=True)
+    rails = Rails(load_spec(), cfg.actions())
+    request = ChatRequest(messages=[{"role": "user", "content": "How do I cook quinoa so it comes out fluffy?"}],
+                          max_tokens=48)  # fmt: skip
+    first = "Instead of quinoa, try red lentils: simmer 200 g in stock for 20 minutes."
+
+    async def guard(config):
+        backend = LocalBackend(Watched(), max_batch=1)
+        try:
+            call = _prepare(request, config, "m", server_policy("spec", None), backend, rails)
+            return await _guard(call, backend, rails, Metrics(), first, 0, config)
+        finally:
+            backend.close()
+
+    text, extra, events = asyncio.run(guard(cfg))
+    assert seen[-1][-1] == {"role": "assistant", "content": "Sure! "} and seen[-1][0]["role"] == "system"
+    assert text.startswith("Sure! ") and len(text.split()) > 5 and extra > 0
+    assert events[0]["kind"] == "over_redirects" and events[0]["outcome"] == "regenerated", events
+    assert "quinoa" in text.lower() and rails.over_redirected(request.messages[0].content, text) is None
+    # an operator who wants no opening gets the plain corrective retry
+    seen.clear()
+    asyncio.run(guard(ServeConfig(no_auth=True, retry_opening="")))
+    assert seen[-1][-1]["role"] == "user"
+
+
+@pytest.mark.slow
 def test_sigterm_stops_the_server_within_ten_seconds_even_mid_generation(tmp_path):
     import os
     import signal

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from veganalign.models.generation import Decoding
+from veganalign.models.generation import Completion, Decoding
 from veganalign.serve.backends import LocalBackend, Overloaded
 from veganalign.serve.config import ServeConfig
 
@@ -459,6 +459,11 @@ def _seeded(decoding: Decoding, index: int) -> Decoding:
                                                 decoding.seed + 1000 * index)  # fmt: skip
 
 
+def _continued(opening: str, text: str) -> str:
+    """The answer a prefilled generation gives: its opening, then what the model wrote (stripped) after it."""
+    return opening + ("" if not text or opening[-1:].isspace() else " ") + text
+
+
 def _blocking(findings) -> list:
     return [f for f in findings if f.action in ("regenerate", "redirect")]
 
@@ -475,9 +480,20 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
     blocking = _blocking(findings)
     extra = 0
     if blocking and any(f.action == "regenerate" for f in blocking):
-        note = rails.corrective_instruction(blocking, call.facts)
-        retry = await backend.generate(with_system_note(call.conversation, note), _seeded(call.decoding, index),
-                                       call.req.stops(), None, time.monotonic() + config.request_timeout_s)  # fmt: skip
+        conversation = with_system_note(call.conversation, rails.corrective_instruction(blocking, call.facts))
+        # Told not to open with "instead of", a small model trained on redirections does it again: 58 of 61
+        # retries of the round's model on train-split look-alikes; started "Sure! ", 4 of 61 (bench/README).
+        # Where the backend can start the answer for the model, it does.
+        redirected = any(f.kind == "over_redirects" for f in blocking) and getattr(backend, "prefills", False)
+        opening = config.retry_opening if redirected else ""
+        if opening:
+            conversation = [*conversation, {"role": "assistant", "content": opening}]
+        retry = await backend.generate(conversation, _seeded(call.decoding, index), call.req.stops(), None,
+                                       time.monotonic() + config.request_timeout_s)  # fmt: skip
+        if opening and not retry.error:  # nothing after the opening is no answer: the retry failed
+            text_after = retry.text
+            retry = Completion(_continued(opening, text_after), retry.finish_reason, retry.n_tokens,
+                               None if text_after.strip() else "nothing written after the opening")  # fmt: skip
         extra = retry.n_tokens
         again = rails.check(call.messages, retry.text, call.facts) if not retry.error else blocking
         still = _blocking(again)

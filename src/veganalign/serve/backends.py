@@ -51,6 +51,7 @@ class _Job:
 
 class LocalBackend:
     kind = "local"
+    prefills = True  # a conversation may end with the start of the answer (``render_chat``)
 
     def __init__(self, generator, *, max_batch: int = 8, batch_wait_ms: int = 15, max_queue: int = 256):
         self.generator = generator
@@ -164,6 +165,8 @@ class UpstreamBackend:
     """An OpenAI-compatible server that veganalign guards as a proxy."""
 
     kind = "upstream"
+    # OpenAI's API has no way to start the answer for the model (servers that do, do it differently).
+    prefills = False
 
     def __init__(self, ref, key_env: str | None = None, timeout: float = 120.0):
         from openai import AsyncOpenAI

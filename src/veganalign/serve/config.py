@@ -40,6 +40,9 @@ class ServeConfig(BaseModel):
     rails: bool = Field(True, description="Check every answer before the user sees it (off only for comparisons).")
     rail_actions: dict[str, Action] = Field(default_factory=dict, description="Finding -> action, over the defaults.")
     grounding: bool = Field(True, description="Give the model the knowledge base's facts on the items asked about.")
+    retry_opening: str = Field(
+        "Sure! ", description="A local model's retry after an \"instead of\" answer starts with this ('': not started)."
+    )
     api_keys: list[str] = Field(default_factory=list, description="Accepted keys (kept only as sha256 hashes).")
     api_key_file: Path | None = Field(None, description="File of keys, one a line ('sha256:HEX' lines allowed).")
     no_auth: bool = Field(False, description="Accept requests without a key (loopback experiments only).")
