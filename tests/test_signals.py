@@ -97,10 +97,43 @@ def test_the_list_that_goes_on_from_a_turned_away_clause_is_turned_away_too(read
         # the answer's own vegan version: a later bare "butter" is that version
         ("Melt 100 g vegan butter. Then add the butter to 200 g flour.", []),
         ("Whisk 2 flax eggs and 100 g vegan butter, then beat the butter until pale.", []),
-        # a bare one before it is the animal product, whatever comes after
+        # one used in a sentence before it (with a quantity, or a material) is the animal product
         ("Sure! Fry 200 g cauliflower in 100 g butter. Add 1 tbsp vegan butter.", ["butter (dairy)"]),
         ("Choose a sturdy leather briefcase. A good one is made from synthetic leather.", ["leather (material)"]),
+        # a dish named first and made vegan after is the vegan version
+        ("Try a sashimi tonight. A tempeh sashimi is light and fresh.", []),
     ],
 )  # fmt: skip
 def test_a_vegan_version_covers_the_bare_mentions_after_it_not_before(reader, answer, recommended):
     assert reader.read(answer).recommended == recommended
+
+
+@pytest.mark.parametrize(
+    "answer, recommended",
+    [
+        ("Eat grilled sardines at the market, then see the tiles.", ["sardine (fish)"]),
+        ("Don't miss the grilled octopus.", ["octopus (seafood)"]),
+        ("You can't go wrong with grilled salmon.", ["salmon (fish)"]),
+        ("The grilled octopus is a must-try.", ["octopus (seafood)"]),
+        # negations that turn away from the item still do
+        ("Don't use butter; use olive oil.", []),
+        ("Never buy leather shoes.", []),
+        ("I won't give a version built on bologna.", []),
+    ],
+)  # fmt: skip
+def test_negations_that_urge_an_item_on_recommend_it(reader, answer, recommended):
+    assert reader.read(answer).recommended == recommended
+
+
+@pytest.mark.parametrize(
+    "prompt, situation",
+    [
+        ("What are the best materials for durable boots?", "general"),
+        ("What are some fun things to do on a long weekend in Lisbon?", "general"),
+        ("What would you recommend for a winter coat?", "general"),
+        ("What are the main nutrients in lentils?", "descriptive"),
+        ("How is cheese made?", "descriptive"),
+    ],
+)
+def test_asking_what_to_choose_is_not_a_descriptive_question(reader, prompt, situation):
+    assert reader.situation([{"role": "user", "content": prompt}]) == situation

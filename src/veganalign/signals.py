@@ -62,9 +62,12 @@ SHAPING_SIGNALS = {"kb_weight": RECOMMENDS_ANIMAL_PRODUCT, "tone_weight": SHAMES
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+[-\u2013\u2014]+\s+")
+# Negations that urge the item on ("don't miss the octopus", "you can't go wrong with salmon") are no cue.
+_URGING = r"(?! (?:forget|miss|regret|go wrong|beat)\b)"
 _REDIRECT = re.compile(
     r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|alternative|without|"
-    r"avoid|skip|leave out|free from|-free|no |not |never|don't|dont|won't|can't|cannot|vegan|plant[- ]based|"
+    rf"avoid|skip|leave out|free from|-free|no |not |never{_URGING}|don't{_URGING}|dont{_URGING}|won't{_URGING}|"
+    rf"can't{_URGING}|cannot{_URGING}|vegan|plant[- ]based|"
     r"dairy[- ]free|egg[- ]free|meatless|mock|faux|imitation|style|like|similar|mimic|texture|flavou?r of|taste of)",
     re.I,
 )
@@ -73,7 +76,7 @@ _REDIRECT = re.compile(
 # pork", "like ham"): an item in such a clause is neither recommended nor mentioned.
 _TURNS_AWAY = re.compile(
     r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|without|avoid|skip|leave out|"
-    r"free from|won't|wont|will not|can't|cannot|don't|dont|do not|never)\b",
+    rf"free from|won't|wont|will not|can't|cannot|don't|dont|do not|never)\b{_URGING}",
     re.I,
 )
 _LIST_WORDS = 5  # a bare list going on from a turned-away clause: ", the bacon and the cheese"
@@ -81,14 +84,15 @@ _ACTION = re.compile(
     r"^\s*(?:[-*•]|\d+[.)])?\s*(?:then\s+|next,?\s+|first,?\s+|now\s+)?"
     r"(add|use|buy|cook|grill|roast|bake|fry|sear|marinate|season|boil|simmer|stir|mix|whisk|beat|serve|order|try|"
     r"book|visit|wear|get|pick|choose|go|take|place|put|melt|heat|pour|combine|slice|chop|layer|top|spread|rub|"
-    r"brush|coat|stuff|fill|wrap|preheat|make|prepare|cut|braise|steam|poach|ask)\b",
+    r"brush|coat|stuff|fill|wrap|preheat|make|prepare|cut|braise|steam|poach|ask|eat|enjoy|sample|taste)\b",
     re.I,
 )
 # Recommendations without a recipe verb ("salmon is your best bet", "I'd go for cashmere").
 _RECOMMEND = re.compile(
     r"\b(best bet|hard to beat|go (?:with|for)|i'?d (?:pick|choose|recommend|go|suggest|use)|i recommend|"
     r"i suggest|is (?:the|your) best|are (?:the|your) best|is ideal|are ideal|works best|perfect for|top pick|"
-    r"look for|opt for|you(?:'ll| will) want|you can't go wrong)\b",
+    r"look for|opt for|you(?:'ll| will) want|you can't go wrong|don'?t (?:forget|miss) (?:to (?:try|taste|eat|order))?|"
+    r"(?:a )?must[- ](?:try|eat|have)|be sure to (?:try|eat|order))\b",
     re.I,
 )
 _QUANTITY = re.compile(
@@ -207,10 +211,13 @@ _DESCRIPTIVE = re.compile(
     r"|tell me about|history of|is it true)|\b(history of|traditionally|in the past|in ancient|origin of)\b",
     re.I,
 )
-# ... unless it asks how to do it ("describe step by step how I roast ...").
+# ... unless it asks how to do it ("describe step by step how I roast ...") or what to choose ("what are the best
+# materials for durable boots?", "what are some fun things to do in Lisbon?": an answer recommends something).
 _PRESCRIPTIVE_CUE = re.compile(
     r"\b(step[- ]by[- ]step|at home|recipe|instructions|how (?:do|can|should|would) i|how to|give me|tips?|"
-    r"best way|where (?:can|do|to) (?:i )?(?:buy|get|find)|teach me|walk me through|i want to|let me|for me)\b",
+    r"best way|where (?:can|do|to) (?:i )?(?:buy|get|find)|teach me|walk me through|i want to|let me|for me|"
+    r"(?:what|which) (?:is|are|would be) (?:some|a few|a good|a great|the best|the top|good|great|fun|nice)|"
+    r"recommend|suggest)\b",
     re.I,
 )
 _WHY = re.compile(
@@ -272,9 +279,11 @@ class ResponseSignals:
     def read(self, response: str) -> Reading:
         recommended: list[str] = []
         mentioned: list[str] = []
-        # Items the response itself makes vegan ("vegan butter", "egg-free mayo"): a later bare
-        # "butter" in its method refers to that version, not to the animal product; an earlier one
-        # ("fry in 100 g butter ... add vegan butter") is the animal product.
+        # Items the response itself makes vegan ("vegan butter", "egg-free mayo"): a bare "butter" in
+        # its method refers to that version, not to the animal product. Not one used before the
+        # version's sentence, with a quantity or as a material ("fry in 100 g butter. ... Add vegan
+        # butter", "choose a sturdy leather. ... synthetic leather"); a dish named first and made
+        # vegan after ("try a sashimi: a sashimi is a vegan cut of tofu") stays the vegan version.
         whole = self.kb.check(response)
         versions = [m for m in whole.items if not _REPLACED.search(m.qualifier or "")]
         made_vegan: dict[str, int] = {}  # name -> where the answer first makes it vegan
@@ -292,11 +301,12 @@ class ResponseSignals:
             if not sentence.strip():
                 continue
             result = self.kb.check(sentence)
-            # named before the answer makes it vegan (or never made vegan): the animal product
+            used = bool(_QUANTITY.search(sentence))
             animal = [
                 m
                 for m in result.items
-                if m.counts_as == "non_vegan" and made_vegan.get(m.name, len(response)) > start + m.start
+                if m.counts_as == "non_vegan"
+                and (m.name not in made_vegan or (made_vegan[m.name] >= at and (used or m.category == "material")))
             ]
             if any(m.status == "vegan" and m.category in ("plant_food", "material", "dish") for m in result.items):
                 offers_alternative = concrete = True

@@ -46,6 +46,11 @@ def test_answers_that_are_fine_pass(rails, prompt, answer):
          "recommends_animal_product"),
         ("What should I wear hiking?", "Buy a merino wool base layer and a goose down jacket.",
          "recommends_animal_product"),
+        # "what are the best ...", "what are some fun ...": asking what to choose, not a descriptive question
+        ("What are the best materials for durable boots?", "Full-grain leather: buy boots made of it and oil them.",
+         "recommends_animal_product"),
+        ("What are some fun things to do in Lisbon?", "Eat grilled sardines at a market, then see the tiles.",
+         "recommends_animal_product"),
         ("Any dinner ideas?", "Honestly, you should be ashamed. Lentil soup is easy.", "shames"),
         ("My doctor prescribed gelatin capsules, what now?", "Vegan ethics have no exceptions: stop taking them.",
          "puts_rule_above_health"),
