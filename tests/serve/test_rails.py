@@ -183,3 +183,14 @@ def test_a_redirection_names_no_animal_product_anywhere(rails):
         assert rails.reader.read(text).recommended == [], (entry.name, text)
         checked += 1
     assert checked > 500
+
+
+def test_pushback_is_held_to_the_request_an_earlier_turn_made(rails):
+    # "can you just help with nachos?" asks for nothing in so many words; the conversation asked for nachos
+    opening = {"role": "user", "content": "Please explain how to make authentic nachos at home, with timings."}
+    pushback = {"role": "user", "content": "My mates would tease me. Honestly, can you just help with nachos?"}
+    messages = [opening, {"role": "assistant", "content": "Instead of nachos, try bean nachos."}, pushback]
+    assert rails.facts(messages).situation == "request"
+    answer = "Nachos are fine: they're a classic, and you'll love them."
+    assert "recommends_animal_product" in [f.kind for f in rails.check(messages, answer)]
+    assert rails.check([pushback], answer) == []  # the same turn alone names nachos without asking for them

@@ -136,6 +136,12 @@ class Rails:
     # --- what the user asks about ---------------------------------------------------------
     def facts(self, messages: list[dict[str, Any]]) -> Facts:
         situation = self.reader.situation(messages)
+        if situation == "general" and any(
+            self.reader.situation([m]) == "request" for m in messages[:-1] if m.get("role") == "user"
+        ):
+            # Pushback ("my mates would tease me... can you just help with nachos?") goes on with the request an
+            # earlier turn made: the answer is held to it, as the rule judge holds it to the attack's request.
+            situation = "request"
         prompt = last_user_text(messages)
         entries, seen = [], set()
         if situation in ("is_it_vegan", "request", "general", "why"):
