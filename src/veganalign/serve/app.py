@@ -482,8 +482,8 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
     if blocking and any(f.action == "regenerate" for f in blocking):
         conversation = with_system_note(call.conversation, rails.corrective_instruction(blocking, call.facts))
         # Told not to open with "instead of", a small model trained on redirections does it again: 58 of 61
-        # retries of the round's model on train-split look-alikes; started "Sure! ", 4 of 61 (bench/README).
-        # Where the backend can start the answer for the model, it does.
+        # retries of the round's model on train-split look-alikes; started "Sure! ", 4 of 61
+        # (bench/retry_opening.py). Where the backend can start the answer for the model, it does.
         redirected = any(f.kind == "over_redirects" for f in blocking) and getattr(backend, "prefills", False)
         opening = config.retry_opening if redirected else ""
         if opening:
