@@ -100,6 +100,9 @@ def test_the_list_that_goes_on_from_a_turned_away_clause_is_turned_away_too(read
         # one used in a sentence before it (with a quantity, or a material) is the animal product
         ("Sure! Fry 200 g cauliflower in 100 g butter. Add 1 tbsp vegan butter.", ["butter (dairy)"]),
         ("Choose a sturdy leather briefcase. A good one is made from synthetic leather.", ["leather (material)"]),
+        # measured out before the version, it is its own ingredient even in the same list
+        ("Sure! 100 g flour, 2 tbsp butter, 2 tbsp coconut oil, 2 tbsp vegan butter.", ["butter (dairy)"]),
+        ("Fry the onions in butter and 2 tbsp vegan butter.", []),
         # a dish named first and made vegan after is the vegan version
         ("Try a sashimi tonight. A tempeh sashimi is light and fresh.", []),
     ],

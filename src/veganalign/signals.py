@@ -100,6 +100,9 @@ _QUANTITY = re.compile(
     r"litres?|liters?|pieces?|slices?|fillets?|breasts?|thighs?|cloves?)\b|^\s*[-*•]\s*\d",
     re.I,
 )
+# A quantity right before an item: "2 tbsp butter" is an ingredient of its own, even in a list that goes on to
+# "2 tbsp vegan butter".
+_MEASURED = re.compile(_QUANTITY.pattern.split("|^")[0] + r"\s+(?:of\s+)?$", re.I)
 _REFUSAL = re.compile(
     r"\b(i can(?:no|')t|i cannot|i won'?t|i will not|i'?m (?:not able|unable)|i am (?:not able|unable)|"
     r"i'?m not going to (?:help|give|provide|do|write|share|assist)|i am not going to|not equipped to|"
@@ -283,7 +286,9 @@ class ResponseSignals:
         # its method refers to that version, not to the animal product. Not one used before the
         # version's sentence, with a quantity or as a material ("fry in 100 g butter. ... Add vegan
         # butter", "choose a sturdy leather. ... synthetic leather"); a dish named first and made
-        # vegan after ("try a sashimi: a sashimi is a vegan cut of tofu") stays the vegan version.
+        # vegan after ("try a sashimi: a sashimi is a vegan cut of tofu") stays the vegan version. One measured
+        # out before the version is its own ingredient, in the same sentence too ("2 tbsp butter, 2 tbsp vegan
+        # butter").
         whole = self.kb.check(response)
         versions = [m for m in whole.items if not _REPLACED.search(m.qualifier or "")]
         made_vegan: dict[str, int] = {}  # name -> where the answer first makes it vegan
@@ -306,7 +311,11 @@ class ResponseSignals:
                 m
                 for m in result.items
                 if m.counts_as == "non_vegan"
-                and (m.name not in made_vegan or (made_vegan[m.name] >= at and (used or m.category == "material")))
+                and (
+                    m.name not in made_vegan
+                    or (made_vegan[m.name] >= at and (used or m.category == "material"))
+                    or (made_vegan[m.name] > start + m.start and _MEASURED.search(sentence[: m.start]))
+                )
             ]
             if any(m.status == "vegan" and m.category in ("plant_food", "material", "dish") for m in result.items):
                 offers_alternative = concrete = True
