@@ -384,6 +384,19 @@ def test_the_red_team_figures_are_their_results():
     g = blind["gives_animal_product"]
     assert [int(x) for x in m.groups()[:3]] == [g["before"], g["after"], blind["cases"]]
     assert near(m.group(4), g["mcnemar"]["p_value"])
+    # the look-alikes: measured, read blind, and the train-split figures the retry's opening was chosen on
+    twins = load("guarded-heldout", "blind", "summary.json")["lookalike"]
+    m = says(r"swap out or redirect the\s+vegan request (\d+) → (\d+) of (\d+) \(McNemar p < 0\.0001\)", text)
+    r = twins["redirects_vegan_request"]
+    assert [int(x) for x in m.groups()] == [r["before"], r["after"], twins["cases"]] and r["mcnemar"]["p_value"] < 1e-4
+    m = says(r"Over-redirected look-alikes \d+ → (\d+)\s+of (\d+)", text)
+    assert [int(x) for x in m.groups()] == [round(guarded["over_redirection"] * guarded["n_lookalikes"]),
+                                            guarded["n_lookalikes"]]  # fmt: skip
+    retry = bench("retry_opening")
+    m = says(r"found (\d+) of the (\d+) retries\s+still over-redirected told not to, (\d+) of \d+ started", text)
+    assert [int(x) for x in m.groups()] == [retry["openings"][""]["still_over_redirected"],
+                                            retry["first_over_redirected"],
+                                            retry["openings"]["Sure! "]["still_over_redirected"]]  # fmt: skip
     base = load("base-heldout", "summary.json")["overall"]
     m = says(r"with the spec's prompt: attack success (\d+) of (\d+)\s+\((\d+)%", text)
     assert [int(m.group(1)), int(m.group(2))] == [base["successes"], base["n"]] and near(
