@@ -107,7 +107,7 @@ def test_the_list_that_goes_on_from_a_turned_away_clause_is_turned_away_too(read
         ("Try a sashimi tonight. A tempeh sashimi is light and fresh.", []),
     ],
 )  # fmt: skip
-def test_a_vegan_version_covers_the_bare_mentions_after_it_not_before(reader, answer, recommended):
+def test_which_bare_mentions_an_answers_own_vegan_version_covers(reader, answer, recommended):
     assert reader.read(answer).recommended == recommended
 
 
