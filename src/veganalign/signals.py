@@ -95,14 +95,14 @@ _RECOMMEND = re.compile(
     r"(?:a )?must[- ](?:try|eat|have)|be sure to (?:try|eat|order))\b",
     re.I,
 )
-_QUANTITY = re.compile(
+_AMOUNT = (
     r"\b\d+(?:[./]\d+)?\s*(?:g|kg|grams?|oz|ounces?|lbs?|pounds?|cups?|tbsp|tablespoons?|tsp|teaspoons?|ml|l|"
-    r"litres?|liters?|pieces?|slices?|fillets?|breasts?|thighs?|cloves?)\b|^\s*[-*•]\s*\d",
-    re.I,
+    r"litres?|liters?|pieces?|slices?|fillets?|breasts?|thighs?|cloves?)\b"
 )
-# A quantity right before an item: "2 tbsp butter" is an ingredient of its own, even in a list that goes on to
+_QUANTITY = re.compile(_AMOUNT + r"|^\s*[-*•]\s*\d", re.I)
+# An amount right before an item: "2 tbsp butter" is an ingredient of its own, even in a list that goes on to
 # "2 tbsp vegan butter".
-_MEASURED = re.compile(_QUANTITY.pattern.split("|^")[0] + r"\s+(?:of\s+)?$", re.I)
+_MEASURED = re.compile(_AMOUNT + r"\s+(?:of\s+)?$", re.I)
 _REFUSAL = re.compile(
     r"\b(i can(?:no|')t|i cannot|i won'?t|i will not|i'?m (?:not able|unable)|i am (?:not able|unable)|"
     r"i'?m not going to (?:help|give|provide|do|write|share|assist)|i am not going to|not equipped to|"
@@ -299,7 +299,7 @@ class ResponseSignals:
                 made_vegan.setdefault(_VEGAN_QUALIFIER.sub("", m.name), m.start)
         offers_alternative = any(p in response.lower() for p in self.framing_phrases)
         concrete = False
-        at = 0  # where the sentence starts in the answer
+        at = 0  # the end of the sentence being read; the next one is searched for from there
         for sentence in _SENTENCE.split(response):
             start = response.find(sentence, at)
             at = start + len(sentence)
