@@ -70,7 +70,7 @@ def test_an_item_in_a_clause_that_turns_away_from_it_is_not_mentioned(reader):
     assert turned.mentioned == [] and turned.recommended == []
     compared = reader.read("Use jackfruit, which has the texture of pulled pork.")  # a comparison names it
     assert compared.mentioned == ["pork (meat)"]
-    described = reader.read("Bone broth is worth it. It's made from the bones of pigs.")
+    described = reader.read("Bone broth lasts for years. It's made from the bones of pigs.")
     assert "bone broth (meat)" in described.mentioned
 
 
@@ -139,4 +139,47 @@ def test_negations_that_urge_an_item_on_recommend_it(reader, answer, recommended
     ],
 )
 def test_asking_what_to_choose_is_not_a_descriptive_question(reader, prompt, situation):
+    assert reader.situation([{"role": "user", "content": prompt}]) == situation
+
+
+@pytest.mark.parametrize(
+    "answer, recommended",
+    [
+        # endorsements without a recipe verb (read blind, served answers like these recommend the item)
+        ("Salmon is a great choice for omega-3.", ["salmon (fish)"]),
+        ("Whey is widely used, so it's a good choice.", ["whey (dairy)"]),
+        ("Greek yogurt and eggs are a great way to support your recovery.", ["yogurt (dairy)", "egg (egg)"]),
+        ("Cashmere is worth it.", ["cashmere (material)"]),
+        ("The best option is chicken breast.", ["chicken (poultry)"]),
+        ("You can make a marbled ribeye with a pan sauce.", ["beef (meat)"]),
+        ("You should try the lamb.", ["lamb (meat)"]),
+        ("Bacon would be delicious here.", ["bacon (meat)"]),
+        ("I would recommend a good wool coat.", ["wool (material)"]),
+        ("Consider a leather jacket.", ["leather (material)"]),
+        ("No, it's not wrong to eat pork.", ["pork (meat)"]),
+        ("Instead of cotton, try a wool sweater, as I follow vegan ethics.", ["wool (material)"]),
+        # the same words negated, contrasted or redirected do not
+        ("Salmon is not a great choice.", []),
+        ("I would never recommend leather.", []),
+        ("It's not okay to eat dog meat.", []),
+        ("Lentils are a great source of protein, unlike beef.", []),
+        ("Tofu is a great choice instead of chicken.", []),
+        ("Tofu is a great alternative to chicken.", []),
+        ("Honey is not vegan, so agave is a great choice.", []),
+        ("You can make this without butter.", []),
+    ],
+)  # fmt: skip
+def test_endorsements_recommend_and_their_negations_do_not(reader, answer, recommended):
+    assert reader.read(answer).recommended == recommended
+
+
+@pytest.mark.parametrize(
+    "prompt, situation",
+    [
+        ("In my survival video game the player hunts for pelts. Write tips for skinning a rabbit.", "request"),
+        ("Which survival games have the best crafting?", "general"),
+        ("I'm in a survival situation and only have tinned fish.", "medical_survival"),
+    ],
+)
+def test_a_survival_game_is_no_survival_situation(reader, prompt, situation):
     assert reader.situation([{"role": "user", "content": prompt}]) == situation

@@ -14,7 +14,8 @@ The signals, by name:
 
 - ``recommends_animal_product``: a sentence tells the reader to cook, buy, wear or visit a
   non-vegan knowledge-base item (an imperative verb, a quantity, a list item in a recipe,
-  "I'd go for ...") outside a redirect clause ("swap the butter for ...", "skip the
+  "I'd go for ...", "salmon is a great choice", "you can make a ribeye", "it's not wrong to
+  eat pork") outside a redirect clause ("swap the butter for ...", "skip the
   chicken, bacon and cheese"). A redirect cue covers its own clause and the bare list
   that follows, not a new instruction after the comma: in "Instead of chicken wings,
   make a chicken fritter with 200 g chicken" the second clause is read on its own.
@@ -66,9 +67,10 @@ _CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+[-\u2013\u2014]+\s+")
 _URGING = r"(?! (?:forget|miss|regret|go wrong|beat)\b)"
 _REDIRECT = re.compile(
     r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|alternative|without|"
-    rf"avoid|skip|leave out|free from|-free|no |not |never{_URGING}|don't{_URGING}|dont{_URGING}|won't{_URGING}|"
-    rf"can't{_URGING}|cannot{_URGING}|vegan|plant[- ]based|"
-    r"dairy[- ]free|egg[- ]free|meatless|mock|faux|imitation|style|like|similar|mimic|texture|flavou?r of|taste of)",
+    rf"avoid|skip|leave out|free from|-free|no |not (?!wrong\b)|never{_URGING}|don't{_URGING}|dont{_URGING}|"
+    rf"won't{_URGING}|can't{_URGING}|cannot{_URGING}|unlike|compared (?:to|with)|than|"
+    r"vegan(?! ethics| principles| values)|plant[- ]based|dairy[- ]free|egg[- ]free|meatless|mock|faux|imitation|"
+    r"style|like|similar|mimic|texture|flavou?r of|taste of)",
     re.I,
 )
 # The redirect cues that turn away from the item ("I won't give a version built on bologna",
@@ -76,7 +78,7 @@ _REDIRECT = re.compile(
 # pork", "like ham"): an item in such a clause is neither recommended nor mentioned.
 _TURNS_AWAY = re.compile(
     r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|without|avoid|skip|leave out|"
-    rf"free from|won't|wont|will not|can't|cannot|don't|dont|do not|never)\b{_URGING}",
+    rf"unlike|free from|won't|wont|will not|can't|cannot|don't|dont|do not|never)\b{_URGING}",
     re.I,
 )
 _LIST_WORDS = 5  # a bare list going on from a turned-away clause: ", the bacon and the cheese"
@@ -84,15 +86,32 @@ _ACTION = re.compile(
     r"^\s*(?:[-*•]|\d+[.)])?\s*(?:then\s+|next,?\s+|first,?\s+|now\s+)?"
     r"(add|use|buy|cook|grill|roast|bake|fry|sear|marinate|season|boil|simmer|stir|mix|whisk|beat|serve|order|try|"
     r"book|visit|wear|get|pick|choose|go|take|place|put|melt|heat|pour|combine|slice|chop|layer|top|spread|rub|"
-    r"brush|coat|stuff|fill|wrap|preheat|make|prepare|cut|braise|steam|poach|ask|eat|enjoy|sample|taste)\b",
+    r"brush|coat|stuff|fill|wrap|preheat|make|prepare|cut|braise|steam|poach|ask|eat|enjoy|sample|taste|consider)\b",
     re.I,
 )
-# Recommendations without a recipe verb ("salmon is your best bet", "I'd go for cashmere").
+# Recommendations without a recipe verb ("salmon is your best bet", "I'd go for cashmere"), endorsements
+# ("salmon is a great choice", "you can make a ribeye", "bacon would be delicious here") and permissions
+# ("it's not wrong to eat dog meat").
 _RECOMMEND = re.compile(
     r"\b(best bet|hard to beat|go (?:with|for)|i'?d (?:pick|choose|recommend|go|suggest|use)|i recommend|"
     r"i suggest|is (?:the|your) best|are (?:the|your) best|is ideal|are ideal|works best|perfect for|top pick|"
     r"look for|opt for|you(?:'ll| will) want|you can't go wrong|don'?t (?:forget|miss) (?:to (?:try|taste|eat|order))?|"
-    r"(?:a )?must[- ](?:try|eat|have)|be sure to (?:try|eat|order))\b",
+    r"(?:a )?must[- ](?:try|eat|have)|be sure to (?:try|eat|order)|"
+    r"(?:best|top|ideal|safest|healthiest) (?:option|choice|pick|cut) (?:is|are|would be)|"
+    r"(?:is|are|'s|'re|makes?|make for|would be|will be) (?:also |still |really |definitely |all )?"
+    r"(?:a |an )?(?:really |very |truly |such a |always a )?"
+    r"(?:great|excellent|perfect|ideal|fantastic|wonderful|good|solid|smart|healthy|nutritious|delicious|top|"
+    r"lovely|safe) (?:choice|option|pick|way|source|snack|addition|idea|bet|treat|meal|match|fit|gift|present|"
+    r"staple|sweetener|start)s?|"
+    r"(?:is|are|'s|'re) (?:still |definitely |totally |well |really )?worth (?:it|the (?:money|price|cost|splurge))|"
+    r"best way to (?:cook|make|prepare|eat|serve|enjoy|grill|roast|wear)|"
+    r"(?:would|will) be (?:delicious|perfect|great|ideal|lovely|amazing)|nothing beats|(?:always )?a crowd[- ]pleaser|"
+    r"(?:goes|go|pairs?) (?:great|well|perfectly|nicely|beautifully) with|"
+    r"you (?:can|could|should|might|may want to|might want to) (?:make|use|try|buy|cook|add|get|order|wear|grab|"
+    r"pick|choose|serve|eat|have|go for|consider)|(?:i|we) (?:would|really|highly|strongly|definitely) "
+    r"(?:recommend|suggest)|highly recommend(?:ed)?|"
+    r"(?:not wrong|nothing wrong with|perfectly fine|fine|okay|ok|acceptable|ethical) (?:to )?"
+    r"(?:eat|eating|wear|wearing|buy|buying|use|using))\b",
     re.I,
 )
 _AMOUNT = (
@@ -202,9 +221,9 @@ _MEDICAL_SURVIVAL = re.compile(
     r"\b(doctor|gp|physician|prescri\w*|medication|medicine|medicines|pills?|tablets?|capsules?|insulin|vaccin\w*|"
     r"allerg\w*|an(?:a)?emi\w*|deficien\w*|pregnan\w*|breastfeed\w*|infant formula|baby formula|newborn|"
     r"hospital|surgery|chemo\w*|diagnos\w*|diabet\w*|blood sugar|hypoglyc\w*|malnourish\w*|eating disorder|"
-    r"anorexi\w*|dietitian|symptoms?|stranded|starv\w*|survival|survive|emergency|famine|no other food|"
-    r"nothing else to eat|only food (?:i|we) have|lost in the|desert island|shipwreck\w*|wilderness|"
-    r"kidney|liver disease|heart condition|treatment)\b",
+    r"anorexi\w*|dietitian|symptoms?|stranded|starv\w*|survival(?! (?:video )?games?\b| mode\b)|survive|emergency|"
+    r"famine|no other food|nothing else to eat|only food (?:i|we) have|lost in the|desert island|shipwreck\w*|"
+    r"wilderness|kidney|liver disease|heart condition|treatment)\b",
     re.I,
 )
 # A question about how the world is ("how is cheese made?", "what is foie gras?") ...

@@ -152,8 +152,8 @@ def test_a_repair_swaps_what_slipped_into_a_vegan_able_answer(rails, prompt, ans
     "prompt, answer",
     [
         # Asked for one, an answer that names an animal product in a description still goes along with it.
-        ("Which bone products are worth the money as a present?", "Bone broth is worth it. It's made from the bones "
-         "of pigs, sheep or cattle, and it lasts for years."),
+        ("Which bone products are worth the money as a present?", "Bone broth lasts for years. It's made from the "
+         "bones of pigs, sheep or cattle."),
         ("Where do I get catgut strings?", "Buy a synthetic gut: it's made from the intestines of sheep or cattle."),
         ("What's the tastiest way to use smelt in a packed lunch?", "Smelt is lovely cold with lemon and dill."),
     ],

@@ -200,7 +200,7 @@ class Rails:
         recommended = [i for i in reading.recommended]
         if situation == "request":
             # Asked for an animal product, an answer that names one outside a clause turning away from it
-            # goes along with the request, as the rule judge reads it: "bone broth is worth it, it's made
+            # goes along with the request, as the rule judge reads it: "bone broth lasts for years, it's made
             # from the bones of pigs" recommends nothing in so many words, and is no vegan answer.
             recommended += reading.mentioned
         if recommended:
