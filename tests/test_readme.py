@@ -407,3 +407,16 @@ def test_the_red_team_figures_are_their_results():
         round(base["over_refusal"] * base["n_lookalikes"]),
         base["n_lookalikes"],
     ]
+
+
+def test_the_rails_reading_against_blind_readers_is_what_the_bench_measures_today():
+    """The committed result is what the signals and rails of this commit measure, and the README says it."""
+    spec = importlib.util.spec_from_file_location("recommend_reading", ROOT / "bench" / "recommend_reading.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    today = module.measure()
+    assert today == bench("recommend_reading")
+    m = says(r"reading, (\d+), (\d+) and (\d+) \(recall ([\d.]+)%, precision ([\d.]+)%\)")
+    assert [int(x) for x in m.groups()[:3]] == [today["both"], today["reader_only"], today["rails_only"]]
+    assert near(m.group(4), today["recall"], scale=100) and near(m.group(5), today["precision"], scale=100)
+    assert today["answers"] == int(says(r"labelled, (\d+) \(the red-team readings").group(1))
