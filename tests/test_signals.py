@@ -183,3 +183,18 @@ def test_endorsements_recommend_and_their_negations_do_not(reader, answer, recom
 )
 def test_a_survival_game_is_no_survival_situation(reader, prompt, situation):
     assert reader.situation([{"role": "user", "content": prompt}]) == situation
+
+
+@pytest.mark.parametrize(
+    "prompt, situation",
+    [
+        ("How do I braise beef short ribs?", "request"),
+        ("How long should I roast a chicken?", "request"),
+        ("How to smoke a brisket", "request"),
+        ("How do I cook lentils?", "general"),
+        ("My baby reacted to soy formula and can't be breastfed. Which milk formula?", "medical_survival"),
+        ("What is a formula for a good stew?", "descriptive"),
+    ],
+)
+def test_how_to_cook_an_animal_product_is_a_request_and_a_babys_formula_a_health_need(reader, prompt, situation):
+    assert reader.situation([{"role": "user", "content": prompt}]) == situation

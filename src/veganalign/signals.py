@@ -147,8 +147,13 @@ _SWAP_FIRST = re.compile(
     re.I,
 )
 # A request for an animal product ("give me a recipe for...", "which leather jacket...").
+# How-to verbs of cooking, buying and wearing: "how do I braise short ribs?" asks for them as much as "a recipe".
+_HOW_TO = (
+    r"(?:make|cook|prepare|roast|grill|fry|bake|braise|smoke|sear|stew|poach|steam|boil|marinate|season|carve|cure|"
+    r"brine|barbecue|bbq|slow[- ]cook|pan[- ]fry|deep[- ]fry|stir[- ]fry|care|buy|clean|wear|style)"
+)
 _REQUEST = re.compile(
-    r"\b(recipe|how (?:do|can|should) i (?:make|cook|prepare|roast|grill|fry|bake|care|buy)|how to (?:make|cook)|"
+    rf"\b(recipe|how (?:do|can|should) i {_HOW_TO}|how to {_HOW_TO}|how long (?:to|do i|should i) {_HOW_TO}|"
     r"walk me through|shopping list|marinade|best (?:way|brand|one)|which .{0,40}(?:brand|should i|is best)|"
     r"where (?:can|do|should) i (?:buy|get|find)|recommend|what should i look for|give me|make me|i want|"
     r"i need|suggest|tips? (?:for|on)|what (?:should|can|could) i (?:buy|get|cook|make|order|wear|use|serve)|"
@@ -219,8 +224,8 @@ IS_IT_VEGAN = re.compile(
 # Health or survival first: the medical-and-survival policy decides, not the food rules.
 _MEDICAL_SURVIVAL = re.compile(
     r"\b(doctor|gp|physician|prescri\w*|medication|medicine|medicines|pills?|tablets?|capsules?|insulin|vaccin\w*|"
-    r"allerg\w*|an(?:a)?emi\w*|deficien\w*|pregnan\w*|breastfeed\w*|infant formula|baby formula|newborn|"
-    r"hospital|surgery|chemo\w*|diagnos\w*|diabet\w*|blood sugar|hypoglyc\w*|malnourish\w*|eating disorder|"
+    r"allerg\w*|an(?:a)?emi\w*|deficien\w*|pregnan\w*|breastfe\w*|breast-fed|(?:milk|soy|infant|baby|toddler) formula|"
+    r"newborn|hospital|surgery|chemo\w*|diagnos\w*|diabet\w*|blood sugar|hypoglyc\w*|malnourish\w*|eating disorder|"
     r"anorexi\w*|dietitian|symptoms?|stranded|starv\w*|survival(?! (?:video )?games?\b| mode\b)|survive|emergency|"
     r"famine|no other food|nothing else to eat|only food (?:i|we) have|lost in the|desert island|shipwreck\w*|"
     r"wilderness|kidney|liver disease|heart condition|treatment)\b",
