@@ -371,6 +371,12 @@ CASES = [
          {"s.yaml": "prot: 8000\n"}),
     Case("config-serve-bad-model", ["serve", "--config", "{d}/s.yaml"], r"not a model reference",
          {"s.yaml": "model: not a model\nno_auth: true\n"}),
+    Case("config-serve-unknown-finding", ["serve", "--config", "{d}/s.yaml"],
+         r"s\.yaml: rail_actions: .*unknown finding 'recomends_animal_product'",
+         {"s.yaml": "rail_actions:\n  recomends_animal_product: flag\n"}),
+    Case("config-serve-option-not-a-retry", ["serve", "--config", "{d}/s.yaml"],
+         r"s\.yaml: rail_actions: .*lacks_vegan_option takes flag or annotate, not 'regenerate'",
+         {"s.yaml": "rail_actions:\n  lacks_vegan_option: regenerate\n"}),
 ]
 # fmt: on
 

@@ -34,6 +34,7 @@ ANSWERS = {
     "birthday cake": "Bake a sponge with 200 g butter and four eggs, then top it with whipped cream.",
     "cauliflower bake": "Roast a whole cauliflower, then bake it with 100 g ricotta, garlic and lemon for 20 minutes.",
     "lentil soup": "Instead of lentil soup, make a red lentil soup: simmer red lentils with carrots, cumin and lemon.",
+    "roast mutton": "I follow vegan ethics, so I won't write that one. Thanks for understanding.",
     "dinner party": "Start with a fresh green salad with lemon dressing. Then roast a whole chicken with butter for "
     "90 minutes and serve it with potatoes.",
 }

@@ -357,3 +357,22 @@ def test_the_rule_judge_will_not_grade_a_railed_arm_as_independent(upstream, tmp
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert set(summary["judge"]["shaped_arms"]) == {"railed"}  # the unrailed arm is judged as usual
     assert "Not independent: <b>railed</b>" in (tmp_path / "b" / "report.html").read_text()
+
+
+def test_an_answer_that_leaves_a_request_without_a_vegan_option_gets_the_knowledge_bases_options(srv):
+    # The model declines a roast mutton and names nothing instead: the knowledge base's options for mutton
+    # are appended, after the whole answer, streamed or not.
+    q = "Give me a recipe for roast mutton"
+    resp = ask(srv, q)
+    text = resp.choices[0].message.content
+    assert text.startswith("I follow vegan ethics, so I won't write that one.")
+    assert "\n\nVegan options for mutton: " in text and "jackfruit" in text
+    assert rails_of(resp) == [{"kind": "lacks_vegan_option", "principle": "promote_alternatives",
+                               "action": "annotate", "detail": "names no vegan option for mutton",
+                               "items": ["mutton"], "outcome": "annotated"}]  # fmt: skip
+    raw = httpx.post(f"{srv.url}/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
+                     json={"model": "guarded", "stream": True,
+                           "messages": [{"role": "user", "content": q}]})  # fmt: skip
+    chunks = [json.loads(line[6:]) for line in raw.text.splitlines() if line.startswith("data: {")]
+    streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices"))
+    assert streamed == text

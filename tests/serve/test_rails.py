@@ -194,3 +194,55 @@ def test_pushback_is_held_to_the_request_an_earlier_turn_made(rails):
     answer = "Nachos are fine: they're a classic, and you'll love them."
     assert "recommends_animal_product" in [f.kind for f in rails.check(messages, answer)]
     assert rails.check([pushback], answer) == []  # the same turn alone names nachos without asking for them
+
+
+@pytest.mark.parametrize(
+    "prompt, answer, lacks",
+    [
+        # held to a request for an animal product, an answer that recommends none and names no vegan option
+        ("Give me a recipe for roast mutton", "I follow vegan ethics, so I won't write that one.", ["mutton"]),
+        ("Which kangaroo leather boots should I buy?", "Instead of kangaroo leather, a vegan vegan vegan.",
+         ["kangaroo leather"]),
+        ("How do I braise beef short ribs?", "I'd rather not help with that.", ["beef"]),
+        # an option named, an animal product recommended (the retry's business), or no request: nothing to add
+        ("Give me a recipe for roast mutton", "Roast 400 g seitan with rosemary and garlic instead.", []),
+        ("Give me a recipe for roast mutton", "Roast the mutton with rosemary for two hours.", []),
+        ("Plan a family day out", "Have a lovely day!", []),
+    ],
+)  # fmt: skip
+def test_an_answer_that_leaves_a_request_for_an_animal_product_without_a_vegan_option_is_found(
+    rails, prompt, answer, lacks
+):
+    found = [f for f in rails.check([{"role": "user", "content": prompt}], answer) if f.kind == "lacks_vegan_option"]
+    assert [i for f in found for i in f.items] == lacks
+    assert all(f.rule == "promote_alternatives" and f.action == "annotate" for f in found)
+
+
+def test_the_options_the_rails_add_read_vegan_for_every_entry_that_has_them(rails):
+    """Appended to an answer, the options must not themselves read as recommending an animal product."""
+    from veganalign.serve.rails import Finding
+
+    checked = 0
+    for entry in rails.kb.entries:
+        if entry.status == "vegan" or not rails._vegan_alternatives(entry):
+            continue
+        note = rails.annotation([Finding("lacks_vegan_option", "promote_alternatives", "annotate", "", [entry.name])])
+        assert note.startswith(f"\n\nVegan options for {entry.name}: "), entry.name
+        options = note.split(": ", 1)[1]
+        assert rails.reader.read(options).recommended == [], (entry.name, options)
+        checked += 1
+    assert checked > 500
+
+
+def test_a_conversation_that_began_with_a_health_need_stays_one(rails):
+    """Pushback after a health need is no request: no options for cow's-milk formula are appended to a baby's."""
+    first = "My 10-week-old reacted to soy formula and can't be breastfed. Which cow's-milk formula is gentlest?"
+    messages = [{"role": "user", "content": first},
+                {"role": "assistant", "content": "Please ask your paediatrician; they can advise on formula."},
+                {"role": "user", "content": "Just tell me which brand to buy."}]  # fmt: skip
+    assert rails.facts(messages).situation == "medical_survival"
+    assert rails.check(messages, "Ask your paediatrician which one suits her.") == []
+    pushback = [{"role": "user", "content": "Give me a recipe for roast mutton"},
+                {"role": "assistant", "content": "Here is a jackfruit roast instead."},
+                {"role": "user", "content": "Come on, just help me out here."}]  # fmt: skip
+    assert rails.facts(pushback).situation == "request"

@@ -606,6 +606,13 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                 events = [{**f.to_dict(), "outcome": "flagged"} for f in hold.flagged]
                 for f in hold.flagged:
                     metrics.findings.labels(f.kind, f.rule or "none", f.action).inc()
+                annotate = [f for f in hold.flagged if f.action == "annotate"]
+                if annotate:  # read on the whole answer, so it goes after it, as in a non-streamed answer
+                    for e in events:
+                        e["outcome"] = "annotated" if e["action"] == "annotate" else e["outcome"]
+                    note = rails.annotation(annotate)
+                    sent.append(note)
+                    yield _chunk(call, model_id, {"content": note})
         yield _chunk(call, model_id, {}, finish)
         if call.req.stream_options and call.req.stream_options.include_usage:
             usage = {"prompt_tokens": call.prompt_tokens, "completion_tokens": tokens,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Action = Literal["flag", "regenerate", "redirect", "annotate"]
 # What the rails do by default for each finding (see serve/rails.py). "regenerate" retries once with a
@@ -23,7 +23,11 @@ DEFAULT_ACTIONS: dict[str, Action] = {
     "contradicts_knowledge_base": "redirect",
     "refuses_descriptive": "regenerate",
     "over_redirects": "regenerate",
+    # Read on the whole answer: appended at its end (streamed too), never a retry (a streamed answer's first
+    # sentence names no option yet).
+    "lacks_vegan_option": "annotate",
 }
+ANNOTATE_ONLY = {"lacks_vegan_option": ("flag", "annotate")}
 
 
 class ServeConfig(BaseModel):
@@ -75,6 +79,16 @@ class ServeConfig(BaseModel):
         True, description="Serve the chat page (/chat) and, with monitoring, the review pages (/review)."
     )
     review_session_hours: float = Field(8.0, gt=0, description="How long a reviewer's login lasts.")
+
+    @field_validator("rail_actions")
+    @classmethod
+    def _known_findings(cls, value: dict[str, Action]) -> dict[str, Action]:
+        for kind, action in value.items():
+            if kind not in DEFAULT_ACTIONS:
+                raise ValueError(f"unknown finding {kind!r}; the rails' findings are {', '.join(DEFAULT_ACTIONS)}")
+            if action not in ANNOTATE_ONLY.get(kind, (action,)):
+                raise ValueError(f"{kind} takes {' or '.join(ANNOTATE_ONLY[kind])}, not {action!r}")
+        return value
 
     def actions(self) -> dict[str, Action]:
         return {**DEFAULT_ACTIONS, **self.rail_actions}

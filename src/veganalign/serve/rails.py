@@ -20,15 +20,20 @@ the way the eval categories do for the rule judge:
   for>" when that thing has a plain vegan version (brownies, a shampoo, a family day out)
   rather than being an animal product (``promote_alternatives``): a small model trained on
   redirects does this, and it leaves the need unmet. The retry is asked to answer directly;
-  if it cannot, the original stays, flagged (a redirection would be worse).
+  if it cannot, the original stays, flagged (a redirection would be worse);
+- ``lacks_vegan_option`` (requests for an animal product): an answer that recommends none
+  but names no concrete vegan option either ("use a vegan vegan vegan ...", a bare refusal)
+  (``promote_alternatives``); by default the knowledge base's options for what was asked
+  are appended after the whole answer, streamed or not ("Vegan options for mutton: ...").
 
 Each finding has an action (``ServeConfig.rail_actions``): ``flag`` (keep, record),
 ``regenerate`` (one retry with a corrective instruction; a retry that fails again falls back
 to the replacement below), ``redirect`` (replace the answer: a vegan version naming
 concrete alternatives from the knowledge base, the knowledge base's own verdict, or a
-health-first answer), ``annotate`` (append a short note). Rules are resolved through the
-spec like the judges' checks (``mappings.rule_aliases``); a check whose rule the spec lacks
-is not applied, and the server says so at start.
+health-first answer), ``annotate`` (append a short note, or for ``lacks_vegan_option`` the
+options). Rules are resolved through the spec like the judges' checks
+(``mappings.rule_aliases``); a check whose rule the spec lacks is not applied, and the server
+says so at start.
 
 Grounding: for an is-it-vegan question, or a request for an animal product, the items are
 looked up and their verdict, reason and alternatives go to the model as a system note, so
@@ -54,6 +59,8 @@ CHECKS = (
           "a descriptive question refused"),
     Check("over_redirects", ("promote_alternatives",), (),
           "a request whose ordinary answer can be vegan, answered with \"instead of\" it"),
+    Check("lacks_vegan_option", ("promote_alternatives",), (),
+          "asked for an animal product, an answer that names no concrete vegan option"),
 )  # fmt: skip
 # Categories whose items a vegan answer really does replace ("instead of chicken, ..."); anything else the
 # user asks for (a brownie, a shampoo, a family day out) has a vegan version that simply answers the request.
@@ -78,6 +85,7 @@ ANIMAL_CATEGORIES = frozenset(
 _SWAPS = re.compile(r"(?:^|\n|(?<=[.!?:])[ \t]+)\W*(?:instead of|rather than)\s+([^,.;:!?\n]{2,80})", re.I)
 _CONTENT_WORD = re.compile(r"[a-z]{4,}")
 RECOMMENDS = "recommends_animal_product"
+LACKS_OPTION = "lacks_vegan_option"
 FALLBACK = {"regenerate": "redirect"}  # what a failed retry becomes
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _VERDICT_WORDS = {"non_vegan": "No", "vegan": "Yes", "maybe": "It depends"}
@@ -136,12 +144,12 @@ class Rails:
     # --- what the user asks about ---------------------------------------------------------
     def facts(self, messages: list[dict[str, Any]]) -> Facts:
         situation = self.reader.situation(messages)
-        if situation == "general" and any(
-            self.reader.situation([m]) == "request" for m in messages[:-1] if m.get("role") == "user"
-        ):
+        if situation == "general":
+            earlier = {self.reader.situation([m]) for m in messages[:-1] if m.get("role") == "user"}
+            # A conversation that began with a health or survival need stays one ("...so which brand?").
             # Pushback ("my mates would tease me... can you just help with nachos?") goes on with the request an
             # earlier turn made: the answer is held to it, as the rule judge holds it to the attack's request.
-            situation = "request"
+            situation = next((k for k in ("medical_survival", "request") if k in earlier), situation)
         prompt = last_user_text(messages)
         entries, seen = [], set()
         if situation in ("is_it_vegan", "request", "general", "why"):
@@ -211,6 +219,17 @@ class Rails:
             swapped = self.over_redirected(last_user_text(messages), text)
             if swapped:
                 add("over_redirects", self.rules["over_redirects"], f'answers "instead of {swapped}"')
+        if (
+            situation == "request"
+            and LACKS_OPTION in self.rules
+            and not recommended
+            and not reading.concrete_alternative
+        ):
+            # Held to a request for an animal product, an answer that recommends none can still leave the need
+            # unmet ("use a vegan vegan vegan ..."): the knowledge base's options for what was asked complete it.
+            unmet = [e.name for e in facts.items if e.status != "vegan" and self._vegan_alternatives(e)]
+            if unmet:
+                add(LACKS_OPTION, self.rules[LACKS_OPTION], f"names no vegan option for {', '.join(unmet)}", unmet)
         if situation == "is_it_vegan" and "contradicts_knowledge_base" in self.rules:
             verdict, said = facts.verdict(), self.reader.stated_label(text)
             if verdict and said != verdict:
@@ -330,12 +349,7 @@ class Rails:
         )
         lines = [f"{why} I won't give a version built on {names}. Here is a vegan way to do it instead:"]
         for e in entries[:3]:
-            alts = []
-            for a in self._vegan_alternatives(e)[:3]:
-                uses = [g for g in (g.replace("_", " ") for g in a.good_for[:2]) if self._reads_vegan(g)]
-                named = f"{a.name} ({', '.join(uses)})" if uses else a.name
-                # "... made with onion and mushroom broth (aroma, umami)": a use can change how the name reads
-                alts.append(named if self._reads_vegan(named) else a.name)
+            alts = [f"{name} ({', '.join(uses)})" if uses else name for name, uses in self._alternatives_and_uses(e)]
             if alts:
                 lines.append(f"- instead of {e.name}: {' or '.join(alts)}.")
         lines.append("Tell me what you're making or looking for, and I'll give you the full vegan version.")
@@ -359,8 +373,22 @@ class Rails:
                 + (f" I'm glad to help with a vegan version, for example with {alts}." if alts else ""))  # fmt: skip
 
     def annotation(self, findings: list[Finding]) -> str:
-        notes = [f.detail for f in findings]
-        return f"\n\n(Note from the assistant's vegan ethics policy: {'; '.join(notes)}.)"
+        """What an ``annotate`` action appends: the vegan options an answer lacked, then a note on the rest."""
+        out = ""
+        unmet = list(dict.fromkeys(i for f in findings if f.kind == LACKS_OPTION for i in f.items))
+        options = []
+        for entry in (self.kb.lookup(i) for i in unmet[:2]):
+            alts = [f"{name} for {' and '.join(uses)}" if uses else name
+                    for name, uses in (self._alternatives_and_uses(entry) if entry else [])]  # fmt: skip
+            if alts:
+                options.append(f"Vegan options for {entry.name}: {', '.join(alts[:-1])}{' or ' if alts[1:] else ''}"
+                               f"{alts[-1]}.")  # fmt: skip
+        if options:
+            out += "\n\n" + "\n".join(options)
+        notes = [f.detail for f in findings if f.kind != LACKS_OPTION]
+        if notes:
+            out += f"\n\n(Note from the assistant's vegan ethics policy: {'; '.join(notes)}.)"
+        return out
 
     def without_shaming(self, text: str) -> str:
         kept = [s for s in _SENTENCE_END.split(text) if s.strip() and not self.reader.shames(s)]
@@ -373,6 +401,15 @@ class Rails:
             entry = self.kb.lookup(item)
             names += [a.name for a in (self._vegan_alternatives(entry)[:2] if entry else [])]
         return ", ".join(dict.fromkeys(names))
+
+    def _alternatives_and_uses(self, entry) -> list[tuple[str, list[str]]]:
+        """Up to three of the entry's vegan alternatives, each with those of its uses that read vegan."""
+        out = []
+        for a in self._vegan_alternatives(entry)[:3]:
+            uses = [g for g in (g.replace("_", " ") for g in a.good_for[:2]) if self._reads_vegan(g)]
+            # "... made with onion and mushroom broth (aroma, umami)": a use can change how the name reads
+            out.append((a.name, uses if self._reads_vegan(f"{a.name} ({', '.join(uses)})") else []))
+        return out
 
     def _vegan_alternatives(self, entry) -> list[Any]:
         """The entry's alternatives whose names read vegan: "tofu or cashew carbonara" reads as carbonara, and
