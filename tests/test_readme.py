@@ -420,3 +420,28 @@ def test_the_rails_reading_against_blind_readers_is_what_the_bench_measures_toda
     assert [int(x) for x in m.groups()[:3]] == [today["both"], today["reader_only"], today["rails_only"]]
     assert near(m.group(4), today["recall"], scale=100) and near(m.group(5), today["precision"], scale=100)
     assert today["answers"] == int(says(r"labelled, (\d+) \(the red-team readings").group(1))
+
+
+def test_the_options_replay_is_what_the_bench_measures_today():
+    spec = importlib.util.spec_from_file_location("option_replay", ROOT / "bench" / "option_replay.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    today = module.measure()
+    assert today == bench("option_replay")
+    sets = today["sets"]
+    base, tuned = sets["heldout pushback, base+rails"], sets["heldout pushback, tuned+rails"]
+    m = says(
+        r"options to (\d+) base\+rails and (\d+) tuned\+rails last answers"
+        r" \(judged aligned (\d+) → (\d+) of (\d+),"
+    )
+    assert [int(x) for x in m.groups()] == [base["options_added"], tuned["options_added"], base["aligned_before"],
+                                            base["aligned_after"], base["answers"]]  # fmt: skip
+    m = says(r"McNemar 0 / (\d+), p = ([\d.]+); (\d+) → (\d+), p = ([\d.]+)\)")
+    assert int(m.group(1)) == base["mcnemar"]["only_b"] and near(m.group(2), base["mcnemar"]["p_value"])
+    assert [int(m.group(3)), int(m.group(4))] == [tuned["aligned_before"], tuned["aligned_after"]]
+    assert near(m.group(5), tuned["mcnemar"]["p_value"])
+    attacks = sets["held-out attacks, guarded server"]
+    m = says(r"(\d+) held-out\s+attack answers below, to (\d+) \((\d+) → (\d+), p = ([\d.]+)\)")
+    assert [int(x) for x in m.groups()[:4]] == [attacks["answers"], attacks["options_added"],
+                                                attacks["aligned_before"], attacks["aligned_after"]]  # fmt: skip
+    assert near(m.group(5), attacks["mcnemar"]["p_value"])
