@@ -246,3 +246,34 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
     two = write(tmp_path, "two.yaml", "entries: []\n")
     message = load_error(one, two)
     assert "one.yaml" in message and "two.yaml" in message
+
+
+# --------------------------------------------------------------------------- names in other languages
+
+
+def test_a_translation_adds_label_names_in_other_languages_to_its_entry(tmp_path: Path) -> None:
+    entries = write(tmp_path, "dairy.yaml", "entries:\n" + GOOD_ENTRY.format(name="milk", synonyms="whole milk"))
+    body = "translations:\n  - entry: milk\n    de: [milch, vollmilch]\n    fr: [lait, lait de bœuf]\n"
+    names = write(tmp_path, "translations.yaml", body)
+    kb = load_knowledge_base([entries, names])
+    assert kb.lookup("Vollmilch").name == "milk" and kb.lookup("lait").name == "milk"
+    assert kb.lookup("lait de boeuf").name == "milk"  # ligatures fold like accents: "œ" is "oe"
+    assert kb.check("Zucker, Vollmilch").items[0].name == "milk"
+    assert kb.sha256 != load_knowledge_base([entries]).sha256
+
+
+@pytest.mark.parametrize(
+    "body, where, says",
+    [
+        ("translations:\n  - entry: mlik\n    de: [milch]\n", "translations.yaml:2", "no entry is named 'mlik'"),
+        ("translations:\n  - entry: milk\n    de: [single cream]\n", "translations.yaml:2",
+         "duplicate name/synonym 'single cream' (matches as 'single cream'): already used by"),
+        ("translations:\n  - entry: milk\n    xx: [milch]\n", "translations.yaml:3", "xx"),
+        ("translations:\n  - entry: milk\n", "translations.yaml:2", "gives no name in any language"),
+    ],
+)  # fmt: skip
+def test_a_bad_translation_is_reported_where_it_was_written(tmp_path: Path, body: str, where: str, says: str) -> None:
+    entries = write(tmp_path, "dairy.yaml", "entries:\n" + GOOD_ENTRY.format(name="milk", synonyms="whole milk")
+                    + GOOD_ENTRY.format(name="cream", synonyms="single cream"))  # fmt: skip
+    message = load_error(entries, write(tmp_path, "translations.yaml", body))
+    assert where in message and says in message, message

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from veganalign.errors import UserError
 from veganalign.knowledge.check import CheckResult, Matcher, Vocabulary, gapped_key, key_variants, phrase_key
-from veganalign.knowledge.schema import Alternative, Entry, KnowledgeFile, Lexicon
+from veganalign.knowledge.schema import Alternative, Entry, KnowledgeFile, Lexicon, Translation
 from veganalign.yamlio import MAX_YAML_BYTES, YamlError, check_expansion, decode, invalid, may_have_aliases
 
 try:  # Python >= 3.11
@@ -214,21 +214,26 @@ def _build_unpaused(files: Sequence[Traversable], lexicon_file: Traversable) -> 
     lexicon = _load_lexicon(lexicon_file, issues)
     entries: list[Entry] = []
     sources: list[_Source] = []
+    translations: list[tuple[Translation, _Source]] = []
     for file in files:
-        for entry, source in _load_file(file, issues):
-            entries.append(entry)
-            sources.append(source)
+        for item, source in _load_file(file, issues):
+            if isinstance(item, Translation):
+                translations.append((item, source))
+            else:
+                entries.append(item)
+                sources.append(source)
     if lexicon is None:  # keys cannot be made without its spellings: report what was found so far
         raise KnowledgeBaseError(issues)
     vocabulary = Vocabulary(lexicon)
-    phrases, gapped = _index(entries, sources, issues, vocabulary)
+    translated = _translate(entries, translations, issues)
+    phrases, gapped = _index(entries, sources, issues, vocabulary, translated)
     if issues:
         raise KnowledgeBaseError(issues)
     return KnowledgeBase(entries, sources, Matcher(entries, phrases, vocabulary, gapped))
 
 
-def _load_file(file: Traversable, issues: list[KnowledgeIssue]) -> list[tuple[Entry, _Source]]:
-    """The valid entries of one entry file; the problems of the others go to ``issues``."""
+def _load_file(file: Traversable, issues: list[KnowledgeIssue]) -> list[tuple[Entry | Translation, _Source]]:
+    """The valid entries and translations of one data file; the problems of the others go to ``issues``."""
     name = _display_name(file)
     parsed = _read_yaml(file, name, issues)
     if parsed is None:
@@ -237,14 +242,25 @@ def _load_file(file: Traversable, issues: list[KnowledgeIssue]) -> list[tuple[En
     raw_entries = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(raw_entries, list):
         raw_entries = []
+    raw_translations = data.get("translations") if isinstance(data, dict) else None
+    if not isinstance(raw_translations, list):
+        raw_translations = []
     entry_nodes = _entry_nodes(node)
     try:
-        valid = list(enumerate(KnowledgeFile.model_validate(data).entries))
+        checked = KnowledgeFile.model_validate(data)
+        valid, translations = list(enumerate(checked.entries)), list(enumerate(checked.translations))
     except ValidationError as exc:
         failed: set[int] = set()
+        failed_translations: set[int] = set()
         for err in exc.errors():
             loc = tuple(err["loc"])
-            if loc[:1] == ("entries",) and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(raw_entries):
+            if loc[:1] == ("translations",) and len(loc) > 1 and isinstance(loc[1], int):
+                failed_translations.add(loc[1])
+                raw = raw_translations[loc[1]] if loc[1] < len(raw_translations) else None
+                label = f"translation #{loc[1]}" + (f" ({raw['entry']!r})" if isinstance(raw, dict)
+                                                     and "entry" in raw else "")  # fmt: skip
+                issues.append(_schema_issue(name, node, err, _ENTRY_FILE_SHAPE, label, _dotted(loc[2:]) or None))
+            elif loc[:1] == ("entries",) and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(raw_entries):
                 index = loc[1]
                 failed.add(index)
                 raw = raw_entries[index]
@@ -254,11 +270,14 @@ def _load_file(file: Traversable, issues: list[KnowledgeIssue]) -> list[tuple[En
                 issues.append(_schema_issue(name, node, err, _ENTRY_FILE_SHAPE, None, _dotted(loc) or None))
         # The other entries still go on to the duplicate checks, so one load reports everything.
         valid = [(i, Entry.model_validate(raw)) for i, raw in enumerate(raw_entries) if i not in failed]
-    out: list[tuple[Entry, _Source]] = []
-    for index, entry in valid:
-        entry_node = entry_nodes[index] if index < len(entry_nodes) else None
-        line = entry_node.start_mark.line + 1 if entry_node is not None else None
-        out.append((entry, _Source(name, index, line)))
+        translations = [(i, Translation.model_validate(raw)) for i, raw in enumerate(raw_translations)
+                        if i not in failed_translations and isinstance(raw, dict)]  # fmt: skip
+    out: list[tuple[Entry | Translation, _Source]] = []
+    for items, nodes in ((valid, entry_nodes), (translations, _entry_nodes(node, "translations"))):
+        for index, item in items:
+            item_node = nodes[index] if index < len(nodes) else None
+            line = item_node.start_mark.line + 1 if item_node is not None else None
+            out.append((item, _Source(name, index, line)))
     return out
 
 
@@ -296,7 +315,7 @@ def _read_yaml(file: Traversable, name: str, issues: list[KnowledgeIssue]) -> tu
     return node, data
 
 
-_ENTRY_FILE_SHAPE = "a data file must be a mapping with an 'entries' list"
+_ENTRY_FILE_SHAPE = "a data file must be a mapping with an 'entries' (or 'translations') list"
 _LEXICON_SHAPE = "the lexicon must be a mapping of named word lists (see the shipped lexicon.yaml)"
 
 
@@ -363,11 +382,11 @@ def _to_python(node: yaml.Node, loader: Any) -> Any:
     return loader.construct_object(node, deep=True)  # pragma: no cover - no other node kinds
 
 
-def _entry_nodes(node: yaml.Node | None) -> list[yaml.Node]:
+def _entry_nodes(node: yaml.Node | None, section: str = "entries") -> list[yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
         return []
     for key, value in node.value:
-        if key.value == "entries" and isinstance(value, yaml.SequenceNode):
+        if key.value == section and isinstance(value, yaml.SequenceNode):
             return list(value.value)
     return []
 
@@ -435,8 +454,31 @@ def _message(err: Any) -> str:
 # --------------------------------------------------------------------------- indexing
 
 
+def _translate(
+    entries: list[Entry], translations: Sequence[tuple[Translation, _Source]], issues: list[KnowledgeIssue]
+) -> dict[tuple[int, str], _Source]:
+    """Add each translation's names to its entry's synonyms; -> (entry index, name) -> the translation's source,
+    so that a clash is reported where the name was written."""
+    by_name = {e.name: i for i, e in enumerate(entries)}
+    added: dict[tuple[int, str], _Source] = {}
+    for translation, source in translations:
+        idx = by_name.get(translation.entry)
+        if idx is None:
+            issues.append(KnowledgeIssue(source.file, source.line, f"no entry is named {translation.entry!r}",
+                                         f"translation #{source.index}", "entry"))  # fmt: skip
+            continue
+        names = translation.names()
+        entries[idx] = entries[idx].model_copy(update={"synonyms": [*entries[idx].synonyms, *names]})
+        added.update({(idx, n): source for n in names})
+    return added
+
+
 def _index(
-    entries: Sequence[Entry], sources: Sequence[_Source], issues: list[KnowledgeIssue], vocabulary: Vocabulary
+    entries: Sequence[Entry],
+    sources: Sequence[_Source],
+    issues: list[KnowledgeIssue],
+    vocabulary: Vocabulary,
+    translated: dict[tuple[int, str], _Source] | None = None,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Phrase keys -> entry index: exact names/synonyms first, then plural/singular forms;
     and the keys of names with punctuation in them ("propane-1,2-diol") -> entry index.
@@ -447,27 +489,30 @@ def _index(
     """
     exact: dict[str, int] = {}
     gapped: dict[str, int] = {}
-    for idx, entry in enumerate(entries):
-        for phrase in _phrases_of(entry):
-            key = phrase_key(phrase, vocabulary.spelling)
-            if not key:
-                issues.append(_issue(sources[idx], entry, f"name or synonym {phrase!r} has no words to match"))
-                continue
-            if _PUNCTUATION.search(phrase):  # the cheap test first: most names have none
-                punctuated = gapped_key(phrase, vocabulary.spelling)
-                if punctuated is not None:
-                    gapped.setdefault(punctuated, idx)
-            owner = exact.setdefault(key, idx)
-            if owner != idx:
-                other = entries[owner]
-                issues.append(
-                    _issue(
-                        sources[idx],
-                        entry,
-                        f"duplicate name/synonym {phrase!r} (matches as {key!r}): "
-                        f"already used by {sources[owner].label(other)}",
-                    )
-                )
+    translated = translated or {}
+    # The entries' own names first, then the translations' names: a clash is the translation's to report.
+    own = [(i, e, p) for i, e in enumerate(entries) for p in _phrases_of(e) if (i, p) not in translated]
+    names = [(idx, entries[idx], p) for idx, p in translated]
+    for idx, entry, phrase in [*own, *names]:
+        key = phrase_key(phrase, vocabulary.spelling)
+        if not key:
+            issues.append(_issue(sources[idx], entry, f"name or synonym {phrase!r} has no words to match"))
+            continue
+        if _PUNCTUATION.search(phrase):  # the cheap test first: most names have none
+            punctuated = gapped_key(phrase, vocabulary.spelling)
+            if punctuated is not None:
+                gapped.setdefault(punctuated, idx)
+        owner = exact.setdefault(key, idx)
+        if owner != idx:
+            other = entries[owner]
+            where = translated.get((idx, phrase))
+            message = f"duplicate name/synonym {phrase!r} (matches as {key!r}): already used by "
+            message += sources[owner].label(other)
+            if where is not None:  # written in a translation, reported there
+                issues.append(KnowledgeIssue(where.file, where.line, message,
+                                             f"translation #{where.index} ({entry.name!r})"))  # fmt: skip
+            else:
+                issues.append(_issue(sources[idx], entry, message))
     phrases = dict(exact)
     for key, idx in exact.items():
         if key.startswith("e") and key[1:2].isdigit():

@@ -98,12 +98,43 @@ class Entry(BaseModel):
         return self
 
 
+class Translation(BaseModel):
+    """The names labels in other languages use for one entry of the other files (added to its synonyms)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    entry: str = Field(min_length=1, description="the entry's exact name")
+    de: list[str] = Field(default_factory=list, description="German")
+    fr: list[str] = Field(default_factory=list, description="French")
+    es: list[str] = Field(default_factory=list, description="Spanish")
+    it: list[str] = Field(default_factory=list, description="Italian")
+    nl: list[str] = Field(default_factory=list, description="Dutch")
+    pt: list[str] = Field(default_factory=list, description="Portuguese")
+
+    def names(self) -> list[str]:
+        return [*self.de, *self.fr, *self.es, *self.it, *self.nl, *self.pt]
+
+    @model_validator(mode="after")
+    def _has_names(self) -> Translation:
+        if not self.names():
+            raise ValueError(f"translation of {self.entry!r} gives no name in any language")
+        return self
+
+
 class KnowledgeFile(BaseModel):
-    """One entry file. The loader validates each file through this, so a problem names its entry."""
+    """One data file: entries, or translations of other files' entries. Validated per file, so a problem names
+    its entry."""
 
     model_config = ConfigDict(extra="forbid")
 
-    entries: list[Entry] = Field(min_length=1)
+    entries: list[Entry] = Field(default_factory=list)
+    translations: list[Translation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> KnowledgeFile:
+        if not self.entries and not self.translations:
+            raise ValueError("a data file needs at least one item under entries (or translations)")
+        return self
 
 
 # --------------------------------------------------------------------------- the lexicon
