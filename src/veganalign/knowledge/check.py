@@ -62,11 +62,13 @@ _BARE_CODE = re.compile(r"\d{3,4}[a-z]?$")
 
 
 def normalise_word(word: str, spelling: Mapping[str, str]) -> str:
-    """Lower-case, drop accents and apostrophes, one spelling (``Vocabulary.spelling``)."""
+    """Lower-case, drop accents, ligatures and apostrophes, one spelling (``Vocabulary.spelling``)."""
     w = word.lower()
     if not w.isascii():
         w = unicodedata.normalize("NFKD", w.casefold().replace("\u2019", ""))
         w = "".join(c for c in w if not unicodedata.combining(c))
+        if not w.isascii():  # ligatures NFKD keeps: French "œufs" is "oeufs", "æ" is "ae"
+            w = w.replace("œ", "oe").replace("æ", "ae")
     if "'" in w:
         w = w.replace("'", "")
     return spelling.get(w, w)
@@ -614,6 +616,7 @@ class Matcher:
         _made_with(toks, hits, sentence, vocab)
         if _supersede_generic(toks, hits, owner, sentence, vocab):  # a wine, beer or cider that may be fined
             _processing_aids(toks, hits, owner, sentence, questions, vocab)
+        _product_names(toks, hits, vocab)
         claims, positive, negative = _claims(toks, owner, sentence, questions, vocab)
         return _result(text, toks, hits, claims, positive, negative, vocab)
 
@@ -817,6 +820,23 @@ def _sentences(toks: Tokens) -> tuple[list[int], set[int]]:
 
 
 # --------------------------------------------------------------------------- context passes
+
+
+def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
+    """A dish or a maybe named before an ingredient list's header is the product's name: "Pesto. Ingredients: basil,
+    sunflower oil, pine nuts" is this pesto, and its list decides, not what a pesto usually holds ("Bread.
+    Ingredients: ..." likewise). A meat, milk or material named there is an ingredient wherever it stands, and a
+    wine's or beer's fining never shows in its list."""
+    words, gaps = toks.words, toks.gaps
+    header = next((i for i in range(1, len(words) - 1) if words[i] in vocab.header_words and ":" in gaps[i + 1]), None)
+    if header is None:
+        return
+    doubts = vocab.processing_doubts
+    for hit in hits:
+        named = hit.entry.category == "dish" or (hit.counts_as == "maybe" and hit.entry.name not in doubts)
+        if hit.e <= header and named and hit.counts_as is not None:
+            hit.counts_as = None
+            hit.note = "the product's name: its ingredient list decides"
 
 
 def _mark_may_contain(toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary) -> None:
