@@ -404,3 +404,41 @@ def test_console_script_end_to_end() -> None:
     bad = subprocess.run([str(script), "check", ""], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a dish or a maybe named before "Ingredients:" is the product's name: its list decides
+        ("Pesto. Ingredients: basil, sunflower oil, pine nuts, salt.", "vegan"),
+        ("Pesto. Ingredients: basil, sunflower oil, parmesan, salt.", "non_vegan"),
+        ("Bread. Ingredients: wheat flour, water, yeast, salt.", "vegan"),
+        # not a meat, milk or material named there, and not a wine's fining, which no list shows
+        ("Milk chocolate. Ingredients: sugar, cocoa butter, cocoa mass.", "non_vegan"),
+        ("Red wine. Ingredients: grapes, sulphites.", "maybe"),
+        ("I make pesto with basil and parmesan.", "non_vegan"),
+    ],
+)
+def test_a_product_name_before_its_ingredient_list_is_settled_by_the_list(text: str, expected: str) -> None:
+    assert check(text).verdict == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "may contain" and "without" on labels in other languages
+        ("Zutaten: Kakaomasse, Kakaobutter. Kann Spuren von Milch enthalten.", "vegan"),
+        ("Ingrédients : pâte de cacao, beurre de cacao. Peut contenir des traces de lait.", "vegan"),
+        ("Ingredientes: sémola de trigo duro, agua. Puede contener trazas de huevo.", "vegan"),
+        ("Ingredienti: semola di grano duro, acqua. Può contenere tracce di uova.", "vegan"),
+        ("Ingrediënten: tarwebloem, water, gist, zout. Kan sporen van melk bevatten.", "vegan"),
+        ("Ingredientes: farinha de trigo, água, sal. Pode conter vestígios de ovo.", "vegan"),
+        ("Zutaten: Weizenmehl, Wasser, Hefe, Salz, ohne Butter.", "vegan"),
+        # and what they name as ingredients counts
+        ("Zutaten: Zucker, Kakaobutter, Vollmilchpulver, Kakaomasse.", "non_vegan"),
+        ("Ingredientes: harina de trigo, azúcar, huevos, mantequilla.", "non_vegan"),
+        ("Ingrédients : farine de blé, beurre, sucre, œufs.", "non_vegan"),
+    ],
+)
+def test_labels_in_other_languages(text: str, expected: str) -> None:
+    assert check(text).verdict == expected, check(text).summary
