@@ -416,7 +416,7 @@ def test_the_rails_reading_against_blind_readers_is_what_the_bench_measures_toda
     spec.loader.exec_module(module)
     today = module.measure()
     assert today == bench("recommend_reading")
-    m = says(r"reading, (\d+), (\d+) and (\d+) \(recall ([\d.]+)%, precision ([\d.]+)%\)")
+    m = says(r"(\d+), (\d+) and (\d+) \(recall ([\d.]+)%, precision ([\d.]+)%\)")
     assert [int(x) for x in m.groups()[:3]] == [today["both"], today["reader_only"], today["rails_only"]]
     assert near(m.group(4), today["recall"], scale=100) and near(m.group(5), today["precision"], scale=100)
     assert today["answers"] == int(says(r"labelled, (\d+) \(the red-team readings").group(1))
