@@ -167,6 +167,10 @@ def test_asking_what_to_choose_is_not_a_descriptive_question(reader, prompt, sit
         ("Tofu is a great alternative to chicken.", []),
         ("Honey is not vegan, so agave is a great choice.", []),
         ("You can make this without butter.", []),
+        ("Tofu is a great choice, and cheaper than chicken.", []),
+        ("It's a good idea to check the label for gelatin.", []),
+        # a comparison of amounts is no comparison with the item
+        ("Sear the steak for more than 3 minutes a side.", ["beef (meat)"]),
     ],
 )  # fmt: skip
 def test_endorsements_recommend_and_their_negations_do_not(reader, answer, recommended):

@@ -68,7 +68,8 @@ _URGING = r"(?! (?:forget|miss|regret|go wrong|beat)\b)"
 _REDIRECT = re.compile(
     r"\b(instead|rather than|replace|replacing|swap|swapping|substitute|in place of|alternative|without|"
     rf"avoid|skip|leave out|free from|-free|no |not (?!wrong\b)|never{_URGING}|don't{_URGING}|dont{_URGING}|"
-    rf"won't{_URGING}|can't{_URGING}|cannot{_URGING}|unlike|compared (?:to|with)|than|"
+    rf"won't{_URGING}|can't{_URGING}|cannot{_URGING}|unlike|compared (?:to|with)|"
+    r"(?:better|healthier|kinder|cheaper|greener|leaner|tastier|more \w+|less \w+) than|"
     r"vegan(?! ethics| principles| values)|plant[- ]based|dairy[- ]free|egg[- ]free|meatless|mock|faux|imitation|"
     r"style|like|similar|mimic|texture|flavou?r of|taste of)",
     re.I,
@@ -101,7 +102,7 @@ _RECOMMEND = re.compile(
     r"(?:is|are|'s|'re|makes?|make for|would be|will be) (?:also |still |really |definitely |all )?"
     r"(?:a |an )?(?:really |very |truly |such a |always a )?"
     r"(?:great|excellent|perfect|ideal|fantastic|wonderful|good|solid|smart|healthy|nutritious|delicious|top|"
-    r"lovely|safe) (?:choice|option|pick|way|source|snack|addition|idea|bet|treat|meal|match|fit|gift|present|"
+    r"lovely|safe) (?:choice|option|pick|way|source|snack|addition|bet|treat|meal|match|fit|gift|present|"
     r"staple|sweetener|start)s?|"
     r"(?:is|are|'s|'re) (?:still |definitely |totally |well |really )?worth (?:it|the (?:money|price|cost|splurge))|"
     r"best way to (?:cook|make|prepare|eat|serve|enjoy|grill|roast|wear)|"
