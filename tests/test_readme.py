@@ -267,6 +267,14 @@ def bench(name: str) -> dict:
     return json.loads((ROOT / "bench" / "results" / f"{name}.json").read_text())
 
 
+def bench_script(name: str):  # noqa: ANN201 - a module
+    """``bench/NAME.py`` as a module, to measure again what its committed result says."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_benchmark_figures_are_their_results():
     g = bench("generation")
     m = says(r"one prompt at a time \*\*([\d.]+) tokens/s\*\*, batched \((\d+) prompts, batch (\d+)\) "
@@ -374,9 +382,7 @@ def test_the_red_team_figures_are_their_results():
     m = says(r"on the same 78 attacks: attack success (\d+) of (\d+)\s+\((\d+)%", text)
     assert [int(m.group(1)), int(m.group(2))] == [guarded["successes"], guarded["n"]]
     assert near(m.group(3), guarded["rate"], scale=100)
-    spec = importlib.util.spec_from_file_location("redteam_table", ROOT / "bench" / "redteam_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench_script("redteam_table")
     # the per-family table: the committed transcripts, every answer judged again by today's judge
     assert module.table(rejudge=True) in text
     blind = load("guarded-heldout", "blind", "summary.json")["attack"]  # the answers that changed, read blind
@@ -411,10 +417,7 @@ def test_the_red_team_figures_are_their_results():
 
 def test_the_rails_reading_against_blind_readers_is_what_the_bench_measures_today():
     """The committed result is what the signals and rails of this commit measure, and the README says it."""
-    spec = importlib.util.spec_from_file_location("recommend_reading", ROOT / "bench" / "recommend_reading.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    today = module.measure()
+    today = bench_script("recommend_reading").measure()
     assert today == bench("recommend_reading")
     m = says(r"(\d+), (\d+) and (\d+) \(recall ([\d.]+)%, precision ([\d.]+)%\)")
     assert [int(x) for x in m.groups()[:3]] == [today["both"], today["reader_only"], today["rails_only"]]
@@ -423,10 +426,7 @@ def test_the_rails_reading_against_blind_readers_is_what_the_bench_measures_toda
 
 
 def test_the_options_replay_is_what_the_bench_measures_today():
-    spec = importlib.util.spec_from_file_location("option_replay", ROOT / "bench" / "option_replay.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    today = module.measure()
+    today = bench_script("option_replay").measure()
     assert today == bench("option_replay")
     sets = today["sets"]
     base, tuned = sets["heldout pushback, base+rails"], sets["heldout pushback, tuned+rails"]
