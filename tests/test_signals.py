@@ -158,6 +158,8 @@ def test_asking_what_to_choose_is_not_a_descriptive_question(reader, prompt, sit
         ("Consider a leather jacket.", ["leather (material)"]),
         ("No, it's not wrong to eat pork.", ["pork (meat)"]),
         ("Instead of cotton, try a wool sweater, as I follow vegan ethics.", ["wool (material)"]),
+        # the served round model's own words, found by a live check of the guarded server
+        ("Wool is still the best choice, as I follow vegan ethics.", ["wool (material)"]),
         # the same words negated, contrasted or redirected do not
         ("Salmon is not a great choice.", []),
         ("I would never recommend leather.", []),
