@@ -44,7 +44,8 @@ def answered() -> dict[str, list[tuple[dict, str]]]:
 
 
 def measure() -> dict:
-    judge, rails = RuleJudge(), Rails(RuleJudge().spec, DEFAULT_ACTIONS)
+    judge = RuleJudge()
+    rails = Rails(judge.spec, DEFAULT_ACTIONS)
     out: dict = {"judge": judge.version, "sets": {}}
     for name, pairs in answered().items():
         before, after, completed = [], [], 0

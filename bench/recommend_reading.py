@@ -61,14 +61,13 @@ def measure() -> dict:
                                   "answer": a["answer"][:300]})  # fmt: skip
     read = counts["both"] + counts["reader_only"]
     flagged = counts["both"] + counts["rails_only"]
-    result = {
+    return {
         "answers": len(answers),
         **counts,
         "recall": round(counts["both"] / read, 3) if read else None,
         "precision": round(counts["both"] / flagged, 3) if flagged else None,
         "disagreements": disagreements,
     }
-    return result
 
 
 if __name__ == "__main__":
