@@ -247,8 +247,8 @@ def test_labels_in_other_languages_are_read_from_the_translations() -> None:
     """72 labels in German, French, Spanish, Italian, Dutch and Portuguese, written blind (docs/knowledge.md).
 
     The knowledge base read 23 of them right before it had names in other languages, 59 on the first run with
-    them, and 69 after the fixes that run found; the rest are listed in docs/knowledge.md. No vegan label may be
-    called non_vegan, and no non-vegan one vegan.
+    them, 69 after the fixes that run found and 70 with foreign flavour words; the rest are listed in
+    docs/knowledge.md. No vegan label may be called non_vegan, and no non-vegan one vegan.
     """
     import json
 
@@ -258,5 +258,5 @@ def test_labels_in_other_languages_are_read_from_the_translations() -> None:
     assert Counter(c["lang"] for c in cases) == {lang: 12 for lang in ("de", "fr", "es", "it", "nl", "pt")}
     said = {c["id"]: check(c["text"]).verdict for c in cases}
     right = sum(said[c["id"]] == c["expected"] for c in cases)
-    assert right >= 69, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
+    assert right >= 70, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
     assert not [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]

@@ -108,6 +108,11 @@ QUALIFIERS_THAT_ARE_NOT_VEGAN = [
     ("lactose-free milk", "non_vegan"),  # still cow's milk
     ("meat-free sausages", "maybe"),  # may hold egg
     ("chicken flavour crisps", "maybe"),  # usually flavouring
+    ("patatas fritas sabor jamón", "maybe"),  # the flavour named first, as in Spanish
+    ("chips goût bacon", "maybe"),
+    ("salsa sabor a queso", "maybe"),  # one small word between
+    ("sabor: jamón, queso", "non_vegan"),  # a colon: a list, not a flavour
+    ("bocadillo de jamón", "non_vegan"),  # "de" alone names no flavour
     ("grass-fed butter", "non_vegan"),
     ("garlic butter", "non_vegan"),  # a flavour, not a plant butter
     ("chocolate milk", "non_vegan"),

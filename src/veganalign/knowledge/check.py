@@ -337,6 +337,8 @@ class Vocabulary:
         self.substitutable = frozenset(lx.substitutable_categories)
         self.made_with = frozenset(lx.made_with_verbs)
         self.flavour_suffixes = frozenset(lx.flavour_suffixes)
+        self.flavour_prefixes = frozenset(lx.flavour_prefixes)
+        self.flavour_links = frozenset(lx.flavour_links)
         self.allergy_suffixes = frozenset(lx.allergy_suffixes)
         # "may contain" warnings
         self.may_verbs = frozenset(lx.may_verbs)
@@ -827,14 +829,21 @@ def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
     sunflower oil, pine nuts" is this pesto, and its list decides, not what a pesto usually holds ("Bread.
     Ingredients: ..." likewise). A meat, milk or material named there is an ingredient wherever it stands, and a
     wine's or beer's fining never shows in its list."""
+    doubts = vocab.processing_doubts
+    named = [
+        hit
+        for hit in hits
+        if hit.counts_as is not None
+        and (hit.entry.category == "dish" or (hit.counts_as == "maybe" and hit.entry.name not in doubts))
+    ]
+    if not named:  # most texts: no need to look for a header
+        return
     words, gaps = toks.words, toks.gaps
     header = next((i for i in range(1, len(words) - 1) if words[i] in vocab.header_words and ":" in gaps[i + 1]), None)
     if header is None:
         return
-    doubts = vocab.processing_doubts
-    for hit in hits:
-        named = hit.entry.category == "dish" or (hit.counts_as == "maybe" and hit.entry.name not in doubts)
-        if hit.e <= header and named and hit.counts_as is not None:
+    for hit in named:
+        if hit.e <= header:
             hit.counts_as = None
             hit.note = "the product's name: its ingredient list decides"
 
@@ -1001,6 +1010,10 @@ def _qualify(text: str, toks: Tokens, hits: list[_Hit], owner: list[int], vocab:
             hit.counts_as = status
             hit.note = f"described as {label!r}: " + _qualifier_note(label, status, vocab)
             continue
+        if hit.counts_as == "non_vegan" and _flavour_before(words, gaps, hit.s, vocab):
+            hit.qualifier, hit.counts_as = words[hit.s - 1], "maybe"
+            hit.note = "a named flavour is often plant-based flavouring: check the ingredients"
+            continue
         j = hit.e
         if j < n and not gaps[j]:
             after = words[j]
@@ -1011,6 +1024,14 @@ def _qualify(text: str, toks: Tokens, hits: list[_Hit], owner: list[int], vocab:
             elif after in vocab.flavour_suffixes and hit.counts_as == "non_vegan":
                 hit.qualifier, hit.counts_as = after, "maybe"
                 hit.note = "a named flavour is often plant-based flavouring: check the ingredients"
+
+
+def _flavour_before(words: list[str], gaps: list[str], s: int, vocab: Vocabulary) -> bool:
+    """ "sabor jamón", "sabor a queso", "goût bacon": a flavour named before the item."""
+    k = s - 1
+    if k >= 1 and words[k] in vocab.flavour_links and not gaps[k + 1]:
+        k -= 1
+    return k >= 0 and words[k] in vocab.flavour_prefixes and not gaps[k + 1]
 
 
 def _qualifier_note(label: str, status: Status, vocab: Vocabulary) -> str:

@@ -353,6 +353,8 @@ class Lexicon(BaseModel):
     substitutable_categories: tuple[Category, ...]
     made_with_verbs: Words
     flavour_suffixes: Words
+    flavour_prefixes: Words
+    flavour_links: Words
     allergy_suffixes: Words
     # "may contain" warnings
     may_verbs: Words
