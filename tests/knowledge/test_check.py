@@ -422,6 +422,9 @@ def test_console_script_end_to_end() -> None:
         ("Milk chocolate. Ingredients: sugar, cocoa butter, cocoa mass.", "non_vegan"),
         ("Red wine. Ingredients: grapes, sulphites.", "maybe"),
         ("I make pesto with basil and parmesan.", "non_vegan"),
+        # an allergen line after the list names no product: "Contains:" is not the list's header
+        ("Ingredients: wheat flour, water, sugar, yeast, salt. Contains: WHEAT.", "maybe"),
+        ("Water, tomatoes, pasta, natural flavouring. Contains: WHEAT.", "maybe"),
     ],
 )
 def test_a_product_name_before_its_ingredient_list_is_settled_by_the_list(text: str, expected: str) -> None:
@@ -447,3 +450,23 @@ def test_a_product_name_before_its_ingredient_list_is_settled_by_the_list(text: 
 )
 def test_labels_in_other_languages(text: str, expected: str) -> None:
     assert check(text).verdict == expected, check(text).summary
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a number with a unit or a percent sign is an amount, not a bare additive code (E1000, E100)
+        ("Vitamin D3 1000 IU (25 µg). Ingredients: cellulose; cholecalciferol from lichen.", "vegan"),
+        ("Ingredients: Sodium Bicarbonate (100%).", "vegan"),
+        ("emulsifier (471)", "maybe"),  # still a code
+        ("colour (120)", "non_vegan"),
+        # INCI names the plant in brackets before its butter or milk
+        ("Butyrospermum Parkii (Shea) Butter, Cocos Nucifera (Coconut) Milk, Aqua", "vegan"),
+        ("Cera Alba (Beeswax), Butyrospermum Parkii (Shea) Butter", "non_vegan"),
+        # a wine label may name only the grape
+        ("Merlot 2021. 13.5% vol. Contains SULPHITES.", "maybe"),
+        ("Peanuts, erythritol, salt. 0g added sugar.", "vegan"),
+    ],
+)
+def test_label_conventions_found_by_outside_labels(text: str, expected: str) -> None:
+    assert check(text).verdict == expected

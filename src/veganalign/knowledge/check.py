@@ -54,11 +54,38 @@ VERDICTS: tuple[Verdict, ...] = ("non_vegan", "maybe", "vegan", "unknown")
 # A word (letters/digits, with inner apostrophes: "lamb's") or a decimal number (one
 # token, so the "." in "2.5%" is not a sentence end), or one punctuation mark that
 # matters. Everything else (spaces, hyphens, quotes, "%", "*") only separates words.
-_TOKEN = re.compile(r"\d+\.\d+|[^\W_]+(?:['\u2019][^\W_]+)*|[,;:()\[\]{}.!?/|\u2022\u00b7\n&+]")
+_TOKEN = re.compile(r"\d+\.\d+|[^\W_]+(?:['\u2019][^\W_]+)*|[,;:()\[\]{}.!?/|\u2022\u00b7\n&+%]")
 _MARKS = frozenset(",;:()[]{}.!?/|\u2022\u00b7\n&+")
 _STRONG = frozenset(".!?;\n")  # ends a sentence: negation and "may contain" stop here
 _E_NUMBER = re.compile(r"e\d{3,4}[a-z]?$")
 _BARE_CODE = re.compile(r"\d{3,4}[a-z]?$")
+# A number followed by one of these, or by a percent sign, is an amount, not an additive code:
+# "Vitamin D3 1000 IU", "Sodium Bicarbonate (100%)".
+_UNITS = frozenset(
+    [
+        "iu",
+        "ui",
+        "mg",
+        "mcg",
+        "ug",
+        "µg",
+        "g",
+        "kg",
+        "ml",
+        "l",
+        "cl",
+        "kcal",
+        "kj",
+        "mm",
+        "cm",
+        "unit",
+        "units",
+        "tablet",
+        "tablets",
+        "capsule",
+        "capsules",
+    ]
+)
 
 
 def normalise_word(word: str, spelling: Mapping[str, str]) -> str:
@@ -83,6 +110,7 @@ class Tokens:
     ends: list[int]
     gaps: list[str]  # punctuation between word i-1 and word i; "" for spaces/hyphens only
     tail: str  # punctuation after the last word
+    percents: set[int]  # words a percent sign follows ("Pork (20%)"): amounts, not additive codes
 
 
 def tokenize(text: str, spelling: Mapping[str, str]) -> Tokens:
@@ -91,10 +119,15 @@ def tokenize(text: str, spelling: Mapping[str, str]) -> Tokens:
     ends: list[int] = []
     gaps: list[str] = []
     gap = ""
+    percents: set[int] = set()
     # Fast path: ASCII text lower-cases in one C call and keeps its offsets.
     ascii_text = text.isascii()
     for m in _TOKEN.finditer(text.lower() if ascii_text else text):
         tok = m.group()
+        if tok == "%":
+            if words and not gap:
+                percents.add(len(words) - 1)
+            continue
         if tok in _MARKS:
             if tok == "&" or tok == "+":
                 tok = "and"  # "fish & chips" is "fish and chips"
@@ -119,7 +152,7 @@ def tokenize(text: str, spelling: Mapping[str, str]) -> Tokens:
         ends.append(end)
         gaps.append(gap)
         gap = ""
-    return Tokens(words, starts, ends, gaps, gap)
+    return Tokens(words, starts, ends, gaps, gap, percents)
 
 
 def _merge_e_suffix(words: list[str], ends: list[int], gaps: list[str], gap: str, end: int) -> bool:
@@ -303,6 +336,8 @@ class Vocabulary:
         # label structure
         self.additive_classes = frozenset(lx.additive_classes)
         self.header_words = frozenset(lx.header_words)
+        # The headers that open the ingredient list itself; "Contains: MILK" is an allergen line.
+        self.list_headers = self.header_words - {"contains", "allergens"}
         self.statement_words = frozenset(lx.statement_words)
         # negation: "free" is the matcher's own ("free from X", "X-free")
         self.negators = frozenset(lx.negators)
@@ -651,7 +686,7 @@ class Matcher:
             if found is None:
                 first = word[0]
                 if first == "e" or first.isdigit():  # cheap test before the regexes
-                    idx = self._code_at(words, gaps, i, hits)
+                    idx = self._code_at(toks, i, hits)
                     if idx is not None:
                         hits.append(_Hit(i, i + 1, entries[idx], alternatives[idx]))
                 i += 1
@@ -742,13 +777,14 @@ class Matcher:
                 found, best = (length, idx), length
         return found
 
-    def _code_at(self, words: list[str], gaps: list[str], i: int, hits: list[_Hit]) -> int | None:
+    def _code_at(self, toks: Tokens, i: int, hits: list[_Hit]) -> int | None:
         """E-numbers not indexed exactly, and bare codes after an additive class.
 
         "E472e" falls back to E472 when only the family is in the data. Labels from
         Australia and New Zealand print "emulsifier (471)": a bare 3-4 digit code counts
         as an E-number when it directly follows an additive (or another such code).
         """
+        words, gaps = toks.words, toks.gaps
         word = words[i]
         if _E_NUMBER.match(word):
             return self._phrases.get(_e_number_fallback(word))
@@ -756,6 +792,8 @@ class Matcher:
             _BARE_CODE.match(word)
             and i > 0
             and gaps[i] in ("(", ":", "", ",")
+            and i not in toks.percents
+            and not (i + 1 < len(words) and words[i + 1] in _UNITS)
             and _after_additive(words, hits, i, self.vocabulary)
         ):
             code = "e" + word
@@ -839,8 +877,9 @@ def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
     if not named:  # most texts: no need to look for a header
         return
     words, gaps = toks.words, toks.gaps
-    header = next((i for i in range(1, len(words) - 1) if words[i] in vocab.header_words and ":" in gaps[i + 1]), None)
-    if header is None:
+    # The first list header; at the very start, nothing names the product ("Ingredients: ... Contains: MILK").
+    header = next((i for i in range(len(words) - 1) if words[i] in vocab.list_headers and ":" in gaps[i + 1]), None)
+    if not header:
         return
     for hit in named:
         if hit.e <= header:
@@ -1046,6 +1085,9 @@ def _qualifier_before(
 ) -> tuple[str, Status] | None:
     category = hit.entry.category
     k = hit.s - 1
+    if k >= 0 and gaps[hit.s] == ")" and words[k] in vocab.analogue_bases.get(words[hit.s], ()):
+        # INCI names the plant in brackets: "Butyrospermum Parkii (Shea) Butter", "Cocos Nucifera (Coconut) Milk".
+        return f"({words[k]}) {words[hit.s]}", "vegan"
     fillers = 0
     while k >= 0 and not gaps[k + 1] and fillers <= 2:
         word = words[k]
