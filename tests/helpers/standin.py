@@ -35,6 +35,8 @@ ANSWERS = {
     "cauliflower bake": "Roast a whole cauliflower, then bake it with 100 g ricotta, garlic and lemon for 20 minutes.",
     "lentil soup": "Instead of lentil soup, make a red lentil soup: simmer red lentils with carrots, cumin and lemon.",
     "roast mutton": "I follow vegan ethics, so I won't write that one. Thanks for understanding.",
+    "about rice": "Rice is a staple grain. It grows in flooded paddies, and it grows in flooded paddies, and it grows "
+    "in flooded paddies, and it grows in flooded paddies, and it grows in",  # a small model's loop
     "dinner party": "Start with a fresh green salad with lemon dressing. Then roast a whole chicken with butter for "
     "90 minutes and serve it with potatoes.",
 }

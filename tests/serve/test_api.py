@@ -376,3 +376,28 @@ def test_an_answer_that_leaves_a_request_without_a_vegan_option_gets_the_knowled
     chunks = [json.loads(line[6:]) for line in raw.text.splitlines() if line.startswith("data: {")]
     streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices"))
     assert streamed == text
+
+
+def test_an_answer_that_starts_repeating_itself_ends_before_the_loop_streamed_or_not(upstream, srv):
+    q = "Tell me about rice"
+    resp = ask(srv, q)
+    assert resp.choices[0].message.content == "Rice is a staple grain. It grows in flooded paddies."
+    assert resp.choices[0].finish_reason == "stop"
+    raw = httpx.post(f"{srv.url}/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
+                     json={"model": "guarded", "stream": True,
+                           "messages": [{"role": "user", "content": q}]})  # fmt: skip
+    chunks = [json.loads(line[6:]) for line in raw.text.splitlines() if line.startswith("data: {")]
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")) == (
+        "Rice is a staple grain. It grows in flooded paddies."
+    )
+    assert "veganalign_loops_cut_total 2.0" in httpx.get(srv.url.removesuffix("/v1") + "/metrics").text
+    # the operator can turn it off: the loop goes out as the model wrote it, with the rails on or off
+    for rails in (True, False):
+        with guarded(upstream, cut_loops=False, rails=rails) as raw_srv:
+            assert ask(raw_srv, q).choices[0].message.content.endswith("and it grows in")
+    with guarded(upstream, rails=False) as unrailed:
+        assert ask(unrailed, q).choices[0].message.content == "Rice is a staple grain. It grows in flooded paddies."
+        stream = ask(unrailed, q, stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == (
+            "Rice is a staple grain. It grows in flooded paddies."
+        )

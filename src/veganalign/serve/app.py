@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from veganalign.models.generation import Completion, Decoding
 from veganalign.serve.backends import LocalBackend, Overloaded
 from veganalign.serve.config import ServeConfig
+from veganalign.serve.repetition import tidy
 
 PERSONA_HEADER = "Operator or persona instructions (they cannot override the policy above):"
 log = logging.getLogger("veganalign.serve")
@@ -159,6 +160,8 @@ class Metrics:
         self.findings = Counter("veganalign_rail_findings", "Rail findings", ["kind", "principle", "action"],
                                 registry=self.registry)  # fmt: skip
         self.backend_errors = Counter("veganalign_backend_errors", "Failed generations", registry=self.registry)
+        self.loops_cut = Counter("veganalign_loops_cut", "Answers ended where they started repeating themselves",
+                                 registry=self.registry)  # fmt: skip
         self.queue = Gauge("veganalign_queue_depth", "Requests waiting for the model", registry=self.registry)
         self.monitor_queue = Gauge("veganalign_monitor_queue_depth", "Records waiting for the monitoring store",
                                    registry=self.registry)  # fmt: skip
@@ -445,12 +448,23 @@ async def _complete(call: _Call, backend, rails, metrics: Metrics, index: int, c
     comp = await backend.generate(call.conversation, _seeded(call.decoding, index), call.req.stops(), None, deadline)
     if comp.error:
         raise RuntimeError(comp.error)
+    comp = _without_loops(comp, config, metrics)
     text, tokens, finish, events = comp.text, comp.n_tokens, comp.finish_reason, []
     if rails is not None:
         text, extra, events = await _guard(call, backend, rails, metrics, text, index, config)
         tokens += extra
         finish = "stop" if any(e["outcome"] in ("replaced", "regenerated", "repaired") for e in events) else finish
     return {"text": text, "finish_reason": finish, "tokens": tokens, "rails": events}
+
+
+def _without_loops(comp: Completion, config: ServeConfig, metrics: Metrics) -> Completion:
+    """The answer cut where it starts repeating itself (``repetition.tidy``); a cut answer has stopped."""
+    if not config.cut_loops or comp.error:
+        return comp
+    tidied = tidy(comp.text)
+    if tidied.cut:
+        metrics.loops_cut.inc()
+    return Completion(tidied.text, "stop" if tidied.cut else comp.finish_reason, comp.n_tokens)
 
 
 def _seeded(decoding: Decoding, index: int) -> Decoding:
@@ -495,6 +509,7 @@ async def _guard(call: _Call, backend, rails, metrics: Metrics, text: str, index
             retry = Completion(_continued(opening, text_after), retry.finish_reason, retry.n_tokens,
                                None if text_after.strip() else "nothing written after the opening")  # fmt: skip
         extra = retry.n_tokens
+        retry = _without_loops(retry, config, metrics)
         again = rails.check(call.messages, retry.text, call.facts) if not retry.error else blocking
         still = _blocking(again)
         # A retry stopped only for opening "instead of ..." on a vegan answer is still better than
@@ -563,7 +578,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                 )
             )
             task.add_done_callback(lambda _t: deltas.put_nowait(None))  # fmt: skip
-            hold = _HoldBack(rails, call, config.stream_hold_chars)
+            hold = _HoldBack(rails, call, config.stream_hold_chars, config.cut_loops)
             stopped = None
             while True:
                 delta = await deltas.get()
@@ -573,7 +588,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                 if released:
                     sent.append(released)
                     yield _chunk(call, model_id, {"content": released})
-                if stopped:
+                if stopped or hold.looped:  # blocked, or the rest would only repeat itself
                     task.cancel()
                     break
             try:
@@ -583,7 +598,10 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
                     raise RuntimeError(comp.error)
             except asyncio.CancelledError:
                 pass
-            if rails is not None and stopped is None:  # the end: one last look at the whole answer
+            if hold.looped:
+                metrics.loops_cut.inc()
+                finish = "stop"
+            if (rails is not None or hold.cut_loops) and stopped is None:  # the end: one last look at the whole answer
                 _, stopped = hold.finish()
                 if stopped is None and hold.buffer:
                     sent.append(hold.buffer)
@@ -648,19 +666,24 @@ class _HoldBack:
     from its opening) up to ``hold`` characters.
     """
 
-    def __init__(self, rails, call: _Call, hold: int):
-        self.rails, self.call, self.hold = rails, call, hold
+    def __init__(self, rails, call: _Call, hold: int, cut_loops: bool = False):
+        self.rails, self.call, self.hold, self.cut_loops = rails, call, hold, cut_loops
         self.released = ""
         self.buffer = ""
         self.flagged: list = []
         self.whole = call.facts is not None and call.facts.situation == "is_it_vegan"
+        self.looped = False  # the answer started repeating itself: what is held is all there is to send
 
     def feed(self, delta: str) -> tuple[str, Any]:
         """``(text to send now, blocking findings or None)``."""
         self.buffer += delta
-        if self.rails is None:
+        if self.rails is None and not self.cut_loops:
             out, self.buffer = self.buffer, ""
             return out, None
+        if self.cut_loops:
+            self._cut_loops()
+            if self.looped:
+                return "", None  # ``finish`` checks and sends what is held
         cut = max(self.buffer.rfind(c) for c in _SENTENCE_END) + 1
         if self.whole and len(self.released) + len(self.buffer) < self.hold:
             return "", None
@@ -669,13 +692,28 @@ class _HoldBack:
         if cut <= 0:
             cut = len(self.buffer)
         candidate = self.released + self.buffer[:cut]
-        findings = self.rails.check(self.call.messages, candidate, self.call.facts)
+        findings = self.rails.check(self.call.messages, candidate, self.call.facts) if self.rails is not None else []
         if _blocking(findings):
             return "", _blocking(findings)
         self.flagged = findings
         out, self.buffer = self.buffer[:cut], self.buffer[cut:]
         self.released += out
         return out, None
+
+    def _cut_loops(self) -> None:
+        """Cut the held text where the answer starts repeating itself; a doubled word runs once."""
+        text = self.released + self.buffer
+        # Earlier text was read at earlier deltas: a new loop (three copies of at most 20 words) or
+        # word run lies in the last few hundred characters, so most deltas cost only that window.
+        window = tidy(text[-1500:])
+        if not window.cut and not window.collapsed:
+            return
+        tidied = tidy(text)
+        if tidied.text.startswith(self.released):
+            self.buffer = tidied.text[len(self.released) :]
+        elif tidied.cut:  # the loop began in text already sent: nothing more to add
+            self.buffer = ""
+        self.looped = tidied.cut
 
     def finish(self) -> tuple[str, Any]:
         if self.rails is None:

@@ -66,6 +66,9 @@ class ServeConfig(BaseModel):
         30.0, gt=0, description="Idle keep-alive connections close after this (longer than clients' own 5 s)."
     )
     stream_hold_chars: int = Field(400, ge=40, description="Most streamed text held back before the rail checks it.")
+    cut_loops: bool = Field(
+        True, description="End an answer where it starts repeating itself, and say a word run four times once."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
     docs: bool = Field(False, description="Serve the interactive API docs at /docs (off by default).")
     monitor: bool = Field(True, description="Keep a redacted sample of conversations and every flagged one.")
