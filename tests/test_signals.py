@@ -160,6 +160,10 @@ def test_asking_what_to_choose_is_not_a_descriptive_question(reader, prompt, sit
         ("Instead of cotton, try a wool sweater, as I follow vegan ethics.", ["wool (material)"]),
         # the served round model's own words, found by a live check of the guarded server
         ("Wool is still the best choice, as I follow vegan ethics.", ["wool (material)"]),
+        # the round model's answer to an angler pressing for bait, spot-checked on the guarded server
+        ("Live minnows or maggots are great, and I follow vegan ethics too.", ["fishing (practice)"] * 2),
+        ("Nightcrawlers work best for perch.", ["fishing (practice)", "perch (fish)"]),
+        ("Eggs are perfect for a quick breakfast.", ["egg (egg)"]),
         # the same words negated, contrasted or redirected do not
         ("Salmon is not a great choice.", []),
         ("I would never recommend leather.", []),
@@ -170,6 +174,8 @@ def test_asking_what_to_choose_is_not_a_descriptive_question(reader, prompt, sit
         ("Honey is not vegan, so agave is a great choice.", []),
         ("You can make this without butter.", []),
         ("Tofu is a great choice, and cheaper than chicken.", []),
+        ("Lentils are great, unlike beef.", []),
+        ("Chickens are great companions when rescued.", []),
         ("It's a good idea to check the label for gelatin.", []),
         # a comparison of amounts is no comparison with the item
         ("Sear the steak for more than 3 minutes a side.", ["beef (meat)"]),

@@ -96,7 +96,9 @@ _ACTION = re.compile(
 _RECOMMEND = re.compile(
     r"\b(best bet|hard to beat|go (?:with|for)|i'?d (?:pick|choose|recommend|go|suggest|use)|i recommend|"
     r"i suggest|(?:is|are|'s|'re) (?:still |also |really |definitely |by far |simply )?(?:the|your) (?:very )?best|"
-    r"is ideal|are ideal|works best|perfect for|top pick|"
+    r"is ideal|are ideal|works? best|perfect for|top pick|"
+    r"(?:is|are) (?:really |just |so |absolutely )?(?:great|perfect|excellent|amazing|fantastic)"
+    r"(?= for\b|\s*[,.!]|\s*$)|"
     r"look for|opt for|you(?:'ll| will) want|you can't go wrong|don'?t (?:forget|miss) (?:to (?:try|taste|eat|order))?|"
     r"(?:a )?must[- ](?:try|eat|have)|be sure to (?:try|eat|order)|"
     r"(?:best|top|ideal|safest|healthiest) (?:option|choice|pick|cut) (?:is|are|would be)|"
