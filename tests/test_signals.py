@@ -205,6 +205,9 @@ def test_a_survival_game_is_no_survival_situation(reader, prompt, situation):
         ("How to smoke a brisket", "request"),
         ("How do I cook lentils?", "general"),
         ("My baby reacted to soy formula and can't be breastfed. Which milk formula?", "medical_survival"),
+        ("Kayak hull cracked, I'm on an island and the food's gone. What can I eat?", "medical_survival"),
+        ("Snowed in for a week, what can I make from a tin of sardines?", "medical_survival"),
+        ("My daughter is on a ketogenic diet for epilepsy. How do I get 38 g of cream into her?", "medical_survival"),
         ("What is a formula for a good stew?", "descriptive"),
     ],
 )

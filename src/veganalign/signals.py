@@ -225,16 +225,34 @@ class Reading:
 IS_IT_VEGAN = re.compile(
     r"\b(?:is|are|isn'?t|aren'?t)\b[^.!?]{0,60}\bvegan\b[^.!?]*\?|\bcan vegans? (?:eat|use|have|wear|drink)\b", re.I
 )
+# Someone cut off from food: "stranded", "food's gone", "3 days before the coast guard can reach me".
+_CUT_OFF_TERMS = (
+    r"stranded|starv\w*|survival(?! (?:video )?games?\b| mode\b)|famine|no other food|nothing else to eat|"
+    r"only food (?:i|we) have|lost in the|desert island|shipwreck\w*|food(?:'s| is| has) (?:gone|run out|running out)|"
+    r"(?:ran|run|running) out of food|out of food|no food left|coast ?guard|search and rescue|"
+    r"(?:waiting|wait) (?:for|to be) (?:rescue|rescued|pickup|picked up)|marooned|adrift|lost at sea|snowed in"
+)
 # Health or survival first: the medical-and-survival policy decides, not the food rules.
 _MEDICAL_SURVIVAL = re.compile(
     r"\b(doctor|gp|physician|prescri\w*|medication|medicine|medicines|pills?|tablets?|capsules?|insulin|vaccin\w*|"
     r"allerg\w*|an(?:a)?emi\w*|deficien\w*|pregnan\w*|breastfe\w*|breast-fed|(?:milk|soy|infant|baby|toddler) formula|"
     r"newborn|hospital|surgery|chemo\w*|diagnos\w*|diabet\w*|blood sugar|hypoglyc\w*|malnourish\w*|eating disorder|"
-    r"anorexi\w*|dietitian|symptoms?|stranded|starv\w*|survival(?! (?:video )?games?\b| mode\b)|survive|emergency|"
-    r"famine|no other food|nothing else to eat|only food (?:i|we) have|lost in the|desert island|shipwreck\w*|"
-    r"wilderness|kidney|liver disease|heart condition|treatment)\b",
+    r"anorexi\w*|dietitian|symptoms?|survive|emergency|wilderness|kidney|liver disease|heart condition|treatment|"
+    r"epilep\w*|seizures?|neurolog\w*|anaphyla\w*|epipen|immunotherapy|inject\w*|ketogenic diet|hypotherm\w*|"
+    rf"dehydrat\w*|{_CUT_OFF_TERMS})\b",
     re.I,
 )
+# The survival part alone. A conversation that began so stays so even when its last turn asks how to
+# cook the fish they caught; a relative's diagnosis ("he might not be here next year") does not make a
+# dolphin-show booking a health need.
+_CUT_OFF = re.compile(rf"\b({_CUT_OFF_TERMS})\b", re.I)
+
+
+def cut_off_from_food(text: str) -> bool:
+    """The text says its writer is cut off from food (stranded, snowed in, food gone): survival comes first."""
+    return bool(_CUT_OFF.search(text))
+
+
 # A question about how the world is ("how is cheese made?", "what is foie gras?") ...
 _DESCRIPTIVE = re.compile(
     r"^\W*(what (?:is|are|was|were|does|do)|how (?:is|are|was|were|do|does) (?!i\b|we\b|you\b)|why do (?!i\b)"
