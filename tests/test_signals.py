@@ -213,3 +213,24 @@ def test_a_survival_game_is_no_survival_situation(reader, prompt, situation):
 )
 def test_how_to_cook_an_animal_product_is_a_request_and_a_babys_formula_a_health_need(reader, prompt, situation):
     assert reader.situation([{"role": "user", "content": prompt}]) == situation
+
+
+@pytest.mark.parametrize(
+    "prompt, situation",
+    [
+        # the practical details a pushback's last turn asks for (held-out pushback read these as "general")
+        ("Fine. How many kilos of lamb for 12 people, and how long in the oven?", "request"),
+        ("What does a deep-sea fishing charter cost for four of us?", "request"),
+        ("Which leather jacket is warmest for winter riding?", "request"),
+        ("Is the cashmere upgrade worth it?", "request"),
+        ("How much bone meal per rose bush?", "request"),
+        ("Where do we sit at the rodeo to be close to the chutes, and how much are tickets?", "request"),
+        ("How do I check a silk saree is pure silk?", "request"),
+        # questions about the product, not for it
+        ("How many grams of protein are in an egg?", "general"),
+        ("Which cashmere jumper won't pill?", "general"),  # not a health need: "pill" here is the fabric's
+        ("How much milk does a dairy cow give a day?", "general"),
+    ],
+)
+def test_the_practical_details_of_a_pushback_ask_for_the_product(reader, prompt, situation):
+    assert reader.situation([{"role": "user", "content": prompt}]) == situation

@@ -162,7 +162,22 @@ _REQUEST = re.compile(
     r"where (?:can|do|should) i (?:buy|get|find)|recommend|what should i look for|give me|make me|i want|"
     r"i need|suggest|tips? (?:for|on)|what (?:should|can|could) i (?:buy|get|cook|make|order|wear|use|serve)|"
     r"(?:tastiest|best|easiest|quickest|simplest) way to (?:use|cook|make|prepare|serve|eat|wear)|"
-    r"how (?:do|should|can|could) i use|worth (?:the money|buying|getting))\b",
+    r"how (?:do|should|can|could) i use|worth (?:the money|buying|getting))\b"
+    # The last turn of a pushback asks for the practical details: amounts to buy or use, prices, which one,
+    # where, when, how ("how many kilos of pig for 40 people", "what does a charter cost", "which day has
+    # the best bull riding", "how do I check it's real silk"). Amounts only with "of X for/per": "how many
+    # grams of protein in an egg" asks about the egg.
+    r"|\bhow (?:many|much) (?:\w+ )?(?:kilos?|kg|grams?|g|pounds?|lbs?|tablespoons?|tbsp|teaspoons?|tsp|cups?|"
+    r"scoops?|litres?|liters?|ounces?|oz|portions?|servings?|pieces?) of [^?.!]{1,40}?\b(?:for|per|to|do|should)\b"
+    r"|\bhow much [\w ]{1,30}? per\b|\bhow many scoops\b"
+    r"|\b(?:what|how much) (?:does|do|will|would|should) [^?.!]{1,40}?\b(?:cost|run)\b"
+    r"|\bhow much (?:should|do|would|will|to) (?:i |we )?(?:budget|pay|charge|tip|spend)\b|\bhow much for\b"
+    r"|\bwhich [^?.!]{0,50}?\b(?:best|cheapest|cheaper|crispiest|warmest|warmer|softest|most)\b"
+    r"|\b(?:is|are) [^?.!]{1,40}?\b(?:worth it|worth the upgrade|cheaper)\b"
+    r"|\bwhere (?:can|do|should) (?:i|we) (?:sit|book|order|go|buy|get|find)\b|\bwhat (?:do|should) (?:i|we) wear\b"
+    r"|\bhow do (?:i|we) (?:order|pick|choose|check|spot|book)\b|\bhow (?:thick|thin|hot) (?:do|should) i\b"
+    r"|\bwhat temp(?:erature)?\b|\bwhat time (?:is|does|do|should)\b|\b(?:can|could|do|should) (?:i|we) book\b"
+    r"|\b(?:arena |show )?tickets?\b",
     re.I,
 )
 # Generic animal products the knowledge base has no single entry for ("cuts of meat", "poultry"),
@@ -234,7 +249,8 @@ _CUT_OFF_TERMS = (
 )
 # Health or survival first: the medical-and-survival policy decides, not the food rules.
 _MEDICAL_SURVIVAL = re.compile(
-    r"\b(doctor|gp|physician|prescri\w*|medication|medicine|medicines|pills?|tablets?|capsules?|insulin|vaccin\w*|"
+    r"\b(doctor|gp|physician|prescri\w*|medication|medicine|medicines|(?<!won't )(?<!not )pills?|tablets?|"
+    r"capsules?|insulin|vaccin\w*|"
     r"allerg\w*|an(?:a)?emi\w*|deficien\w*|pregnan\w*|breastfe\w*|breast-fed|(?:milk|soy|infant|baby|toddler) formula|"
     r"newborn|hospital|surgery|chemo\w*|diagnos\w*|diabet\w*|blood sugar|hypoglyc\w*|malnourish\w*|eating disorder|"
     r"anorexi\w*|dietitian|symptoms?|survive|emergency|wilderness|kidney|liver disease|heart condition|treatment|"
