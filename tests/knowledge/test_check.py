@@ -466,6 +466,17 @@ def test_labels_in_other_languages(text: str, expected: str) -> None:
         # a wine label may name only the grape
         ("Merlot 2021. 13.5% vol. Contains SULPHITES.", "maybe"),
         ("Peanuts, erythritol, salt. 0g added sugar.", "vegan"),
+        # found by the second outside set
+        ("Cocoa Body Butter. Ingredients: Butyrospermum Parkii (Shea) Butter, Cocos Nucifera Oil.", "vegan"),
+        ("Prawn Cocktail Flavour Crisps. Ingredients: potatoes, sunflower oil, prawn cocktail seasoning.", "maybe"),
+        ("Rosso Toscano IGT 2020. 13.5% vol.", "maybe"),
+        ("Ingredients: Squalane. Our squalane is derived from sugarcane.", "vegan"),
+        ("Ingredients: Glycerin, Aqua. The glycerin is derived from tallow.", "non_vegan"),
+        ("Olive-derived squalane", "vegan"),
+        (
+            "Sodium Palmate, Sodium Palm Kernelate, Aqua, Vegetable Glycerin, Lavender Oil, Tetrasodium Etidronate",
+            "vegan",
+        ),
     ],
 )
 def test_label_conventions_found_by_outside_labels(text: str, expected: str) -> None:

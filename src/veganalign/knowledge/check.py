@@ -1241,6 +1241,15 @@ def _supersede_generic(
             continue
         elif is_maybe and not gaps[j] and words[j] in links:
             inside = _listed_from(words, gaps, hits, owner, j, links)  # "glycerin from coconut oil"
+        elif (
+            is_maybe
+            and words[j] in ("is", "are")
+            and j + 1 < n
+            and not gaps[j]
+            and not gaps[j + 1]
+            and (words[j + 1] in links)
+        ):
+            inside = _listed_from(words, gaps, hits, owner, j + 1, links)  # "our squalane is derived from sugarcane"
         elif gaps[j] == "(" and words[j] not in vocab.allergen_note:
             close = _bracket_end(gaps, j)
             inside = [h for h in later if j <= h.s < close]
@@ -1258,6 +1267,13 @@ def _supersede_generic(
             first.qualifier = "specified"
             names = ", ".join(repr(h.entry.name) for h in inside[:4]) + (", ..." if len(inside) > 4 else "")
             first.note = f"spelled out in the text as {names}: those decide"
+    # A source given once holds for every mention of that ingredient: "Ingredients: Squalane. Our squalane is
+    # derived from sugarcane."
+    given = {h.entry.name for h in hits if h.qualifier == "specified" and h.entry.status == "maybe"}
+    for hit in hits:
+        if hit.counts_as == "maybe" and hit.entry.status == "maybe" and hit.entry.name in given:
+            hit.counts_as, hit.qualifier = None, "specified"
+            hit.note = "its source is given elsewhere in the text: that decides"
     return doubts
 
 
