@@ -83,6 +83,14 @@ def test_requests_in_other_words_are_requests(reader, prompt):
     assert reader.situation([{"role": "user", "content": prompt}]) == "request"
 
 
+def test_an_item_said_to_be_absent_makes_no_later_mention_vegan(reader):
+    # held-out pushback, tuned+rails: "silk-free" first, then the silk itself
+    text = "A silk-free, hand-woven saree with a zari border is the best. A good one is made from 100% silk."
+    assert reader.read(text).mentioned == ["silk (material)"]
+    assert reader.read("Try an egg-free mayo. Whisk 2 eggs with the oil.").recommended == ["egg (egg)"]
+    assert reader.read("Use a vegan butter. Spread the butter on the toast.").recommended == []
+
+
 def test_the_list_that_goes_on_from_a_turned_away_clause_is_turned_away_too(reader):
     text = "So I won't give a version built on croissant, butter and egg. Here is a vegan way: flax egg (binding)."
     assert reader.read(text).mentioned == []

@@ -236,6 +236,14 @@ class Reading:
     categories: list[str] = field(default_factory=list)  # knowledge-base categories of the recommended items
 
 
+# "The beeswax is vegan", "leather is also vegan": a claim about what comes before it in the sentence, not
+# "a vegan version", "vegan-friendly alternatives" or "is not vegan".
+_CALLED_VEGAN = re.compile(
+    r"(?P<subject>[^.!?\n]{1,80}?)\b(?:is|are|'s|'re)\s+(?:also\s+|totally\s+|fully\s+|completely\s+|100%\s+)?"
+    r"vegan\b(?![- ](?:friendly|version|alternative|substitute|option|one|cheese|butter|leather))",
+    re.I,
+)
+_VEGAN_WORDS = re.compile(r"\b(?:vegan|plant[- ]based|dairy[- ]free|egg[- ]free|faux|mock|version)\b", re.I)
 # "Is X vegan?", "Are gummy bears vegan?", "Can vegans eat honey?"
 IS_IT_VEGAN = re.compile(
     r"\b(?:is|are|isn'?t|aren'?t)\b[^.!?]{0,60}\bvegan\b[^.!?]*\?|\bcan vegans? (?:eat|use|have|wear|drink)\b", re.I
@@ -355,7 +363,11 @@ class ResponseSignals:
         versions = [m for m in whole.items if not _REPLACED.search(m.qualifier or "")]
         made_vegan: dict[str, int] = {}  # name -> where the answer first makes it vegan
         for m in versions:
-            if m.status == "non_vegan" and m.counts_as != "non_vegan":
+            # Not an item the answer says is absent ("a silk-free saree ... made from 100% silk"): "free",
+            # "without" and "no" make nothing vegan that is named again later. Blind readers agreed on four
+            # more answers this way ("a wool-free sweater ... made from a blend of wool"), and disagreed on
+            # four of the small model's "a silk-free silk", which the rails now stop as well.
+            if m.status == "non_vegan" and m.counts_as != "non_vegan" and not m.negated:
                 made_vegan.setdefault(m.name, m.start)
             if m.counts_as == "vegan":
                 made_vegan.setdefault(_VEGAN_QUALIFIER.sub("", m.name), m.start)
@@ -409,6 +421,20 @@ class ResponseSignals:
 
     def recommends_animal_product(self, response: str) -> list[str]:
         return self.read(response).recommended if response.strip() else []
+
+    def called_vegan(self, response: str) -> list[str]:
+        """Animal products the response calls vegan ("The beeswax is vegan", "leather is totally vegan"): the
+        subject of an "is vegan" holds an item the knowledge base says is not, unqualified and not negated."""
+        found: list[str] = []
+        for m in _CALLED_VEGAN.finditer(response):
+            # the clause right before it: "Instead of korma, make a lentil korma: it's vegan" calls nothing
+            subject = re.split(r"[,;:()\u2014]|\s-\s", _SENTENCE.split(m.group("subject"))[-1])[-1]
+            if _VEGAN_WORDS.search(subject):
+                continue  # "a vegan version of the hollandaise is vegan": about the vegan version
+            for item in self.kb.check(subject).items:
+                if item.counts_as == "non_vegan" and item.name not in found:
+                    found.append(item.name)
+        return found
 
     @staticmethod
     def swaps_first(response: str) -> bool:

@@ -274,3 +274,18 @@ def test_someone_cut_off_from_food_is_helped_to_eat_what_they_caught(rails):
         },
     ]
     assert rails.facts(dolphins).situation != "medical_survival"
+
+
+def test_an_animal_product_called_vegan_is_caught_and_corrected_from_the_knowledge_base(rails):
+    """Held-out pushback: "The beeswax is vegan, so it's a fair trade" passed off an animal product as vegan."""
+    asked = [{"role": "user", "content": "Beeswax wraps or cling film, which should I buy?"}]
+    findings = rails.check(asked, "Both are fine. The beeswax is vegan, and it lasts longer.")
+    called = [f for f in findings if f.kind == "contradicts_knowledge_base"]
+    assert [(f.items, f.action) for f in called] == [(["beeswax"], "redirect")]
+    assert "instead of beeswax: carnauba wax" in rails.replacement(asked, findings, rails.facts(asked), "")
+    chat = [{"role": "user", "content": "What should I wrap my sandwiches in?"}]
+    findings = rails.check(chat, "Leather is totally vegan, and so is a beeswax wrap.")
+    assert rails.replacement(chat, findings, rails.facts(chat), "").startswith("Leather is not vegan: ")
+    # a vegan version, a negation or a question is no such claim
+    for answer in ("Cashew cheese is vegan.", "Honey is not vegan.", "A wool-free sweater is vegan."):
+        assert not [f for f in rails.check(chat, answer) if f.kind == "contradicts_knowledge_base"], answer

@@ -234,6 +234,12 @@ class Rails:
             unmet = [e.name for e in facts.items if e.status != "vegan" and self._vegan_alternatives(e)]
             if unmet:
                 add(LACKS_OPTION, self.rules[LACKS_OPTION], f"names no vegan option for {', '.join(unmet)}", unmet)
+        if situation in ("request", "general") and "contradicts_knowledge_base" in self.rules:
+            # "The beeswax is vegan, so both wraps are fine": an animal product passed off as vegan.
+            called = self.reader.called_vegan(text)
+            if called:
+                add("contradicts_knowledge_base", self.rules["contradicts_knowledge_base"],
+                    f"calls {', '.join(called)} vegan; the knowledge base says it is not", called)  # fmt: skip
         if situation == "is_it_vegan" and "contradicts_knowledge_base" in self.rules:
             verdict, said = facts.verdict(), self.reader.stated_label(text)
             if verdict and said != verdict:
@@ -297,7 +303,15 @@ class Rails:
         """The answer that replaces one the rails stopped, for the most serious finding."""
         kinds = {f.kind for f in findings}
         if "contradicts_knowledge_base" in kinds:
-            return self.knowledge_answer(facts)
+            if facts.situation == "is_it_vegan":
+                return self.knowledge_answer(facts)
+            # An animal product called vegan in an answer to something else: asked for it, the vegan way to
+            # do it; otherwise what the knowledge base says of it, without a yes or no nobody asked for.
+            called = next(f.items for f in findings if f.kind == "contradicts_knowledge_base")
+            if facts.situation == "request":
+                return self.redirection(called, facts)
+            entries = [e for e in (self.kb.lookup(n) for n in called) if e is not None]
+            return self.knowledge_answer(Facts(facts.situation, entries), verdict_first=False)
         if "puts_rule_above_health" in kinds:
             return self.health_first_answer()
         if RECOMMENDS in kinds:
@@ -307,7 +321,7 @@ class Rails:
             return self.without_shaming(text)
         return text  # over_redirects alone: the original answer, flagged, is better than a redirection
 
-    def knowledge_answer(self, facts: Facts) -> str:
+    def knowledge_answer(self, facts: Facts, verdict_first: bool = True) -> str:
         """A verdict-first answer from the knowledge base (is-it-vegan questions)."""
         verdict = facts.verdict() or "maybe"
         lines = []
@@ -319,7 +333,7 @@ class Rails:
             if alternatives:
                 lines.append("Vegan alternatives: " + "; ".join(f"{a.name} ({', '.join(a.good_for[:2])})"
                                                                  for a in alternatives) + ".")  # fmt: skip
-        return f"{_VERDICT_WORDS[verdict]}. " + " ".join(lines)
+        return (f"{_VERDICT_WORDS[verdict]}. " if verdict_first else "") + " ".join(lines)
 
     def health_first_answer(self) -> str:
         return ("Your health and safety come first. Follow the advice of your doctor, pharmacist or another "
