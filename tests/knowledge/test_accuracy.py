@@ -298,7 +298,7 @@ def test_a_second_set_of_labels_written_outside_the_project() -> None:
     written blind by another helper after the first set's fixes and frozen (sha256 bd272db1...) before anything ran.
 
     72 right on the first run, with three vegan labels called non_vegan ("Cocoa Body Butter", "Prawn Cocktail
-    Flavour Crisps ... Suitable for Vegans", "Coconut Milk - Full Cream"); 77 after the fixes that run found.
+    Flavour Crisps ... Suitable for Vegans", "Coconut Milk - Full Cream"); 78 after the fixes that run found.
     """
     import hashlib
     import json
@@ -311,6 +311,5 @@ def test_a_second_set_of_labels_written_outside_the_project() -> None:
     assert Counter(c["expected"] for c in cases) == {"vegan": 30, "non_vegan": 30, "maybe": 20}
     said = {c["id"]: check(c["text"]).verdict for c in cases}
     right = sum(said[c["id"]] == c["expected"] for c in cases)
-    assert right >= 77, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
-    swapped = [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]
-    assert swapped == ["lbl3-046"]  # "Coconut Milk - Full Cream": the cream after a dash is read as dairy
+    assert right >= 78, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
+    assert not [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]

@@ -473,6 +473,9 @@ def test_labels_in_other_languages(text: str, expected: str) -> None:
         ("Ingredients: Squalane. Our squalane is derived from sugarcane.", "vegan"),
         ("Ingredients: Glycerin, Aqua. The glycerin is derived from tallow.", "non_vegan"),
         ("Olive-derived squalane", "vegan"),
+        ("Coconut Milk - Full Cream. Ingredients: coconut extract, water.", "vegan"),  # the plant milk's cream
+        ("Peanut butter ice cream", "non_vegan"),  # a plant butter heads nothing
+        ("Coconut milk, cream", "non_vegan"),
         (
             "Sodium Palmate, Sodium Palm Kernelate, Aqua, Vegetable Glycerin, Lavender Oil, Tetrasodium Etidronate",
             "vegan",

@@ -1159,6 +1159,10 @@ def _qualifier_within(words: list[str], prev: _Hit, category: str, vocab: Vocabu
         if word in vocab.group_words:
             groups, status = vocab.group_words[word]
             return (word, status) if category in groups else None
+    # A plant milk or cream heads the dairy word that follows: "Coconut Milk - Full Cream", "oat milk ice
+    # cream". Not a plant butter: "peanut butter ice cream" is ice cream with peanut butter in it.
+    if prev.entry.status == "vegan" and prev.entry.category == "plant_food" and words[prev.e - 1] in ("milk", "cream"):
+        return " ".join(words[prev.s : prev.e]), "vegan"
     return None
 
 
