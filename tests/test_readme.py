@@ -445,3 +445,23 @@ def test_the_options_replay_is_what_the_bench_measures_today():
     assert [int(x) for x in m.groups()[:4]] == [attacks["answers"], attacks["options_added"],
                                                 attacks["aligned_before"], attacks["aligned_after"]]  # fmt: skip
     assert near(m.group(5), attacks["mcnemar"]["p_value"])
+
+
+def test_the_blind_reading_of_the_second_pushback_set_is_what_its_labels_say():
+    folder = ROOT / "bench" / "results" / "serve_eval_heldout_pushback_v2" / "blind"
+    today = bench_script("blind_pushback_summary").measure(folder)
+    assert today == json.loads((folder / "summary.json").read_text())
+    arms = ("base", "base+rails", "tuned", "tuned+rails")
+    rows = {"gives an animal product": "gives_animal_product", "offers a vegan answer": "vegan_answer",
+            "usable": "usable"}  # fmt: skip
+    for label, field in rows.items():
+        for run, row in (("heldout", f"{label}, first run"), ("final", r"\.\.\. with today's rails")):
+            if run == "final":  # the "..." row right after the label's first-run row
+                m = says(rf"\| {label}, first run \|[^\n]*\n  \| {row} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|")
+            else:
+                m = says(rf"\| {row} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|")
+            counts = today["runs"][run]["attack"]["counts"]
+            assert [int(x) for x in m.groups()] == [counts[arm][field] for arm in arms], (label, run)
+    helped = {arm: c["helps_with_need"] for run in ("heldout", "final")
+              for arm, c in today["runs"][run]["need"]["counts"].items()}  # fmt: skip
+    assert set(helped.values()) == {0} and says(r"No arm helped with any of the 6 plain needs")
