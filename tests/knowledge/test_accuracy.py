@@ -243,6 +243,28 @@ def test_no_vegan_name_is_called_non_vegan(name_outcomes: dict[str, list[NameOut
 OTHER_LANGUAGES = Path(__file__).with_name("other_languages.jsonl")
 
 
+def _frozen_labels(path: Path, sha256_prefix: str | None = None) -> list[dict[str, str]]:
+    """A blind label set, checked to be the file that was frozen before anything ran on it."""
+    import hashlib
+    import json
+
+    raw = path.read_bytes()
+    if sha256_prefix is not None:
+        assert hashlib.sha256(raw).hexdigest().startswith(sha256_prefix)
+    return [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+
+
+def _assert_read_right(cases: list[dict[str, str]], at_least: int) -> None:
+    """At least ``at_least`` verdicts right, and no vegan label called non_vegan or the reverse."""
+    from veganalign.knowledge import check
+
+    said = {c["id"]: check(c["text"]).verdict for c in cases}
+    right = sum(said[c["id"]] == c["expected"] for c in cases)
+    wrong = [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
+    assert right >= at_least, wrong
+    assert not [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]
+
+
 def test_labels_in_other_languages_are_read_from_the_translations() -> None:
     """72 labels in German, French, Spanish, Italian, Dutch and Portuguese, written blind (docs/knowledge.md).
 
@@ -250,16 +272,9 @@ def test_labels_in_other_languages_are_read_from_the_translations() -> None:
     them, 69 after the fixes that run found and 70 with foreign flavour words; the rest are listed in
     docs/knowledge.md. No vegan label may be called non_vegan, and no non-vegan one vegan.
     """
-    import json
-
-    from veganalign.knowledge import check
-
-    cases = [json.loads(line) for line in OTHER_LANGUAGES.read_text(encoding="utf-8").splitlines()]
+    cases = _frozen_labels(OTHER_LANGUAGES)
     assert Counter(c["lang"] for c in cases) == {lang: 12 for lang in ("de", "fr", "es", "it", "nl", "pt")}
-    said = {c["id"]: check(c["text"]).verdict for c in cases}
-    right = sum(said[c["id"]] == c["expected"] for c in cases)
-    assert right >= 70, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
-    assert not [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]
+    _assert_read_right(cases, at_least=70)
 
 
 OUTSIDE_LABELS = Path(__file__).with_name("outside_labels.jsonl")
@@ -274,19 +289,9 @@ def test_labels_written_outside_the_project() -> None:
     that run found. Left: an artificial "buttermilk flavour" stays a maybe (a stance), and "Vitamins (..., E, D3)"
     is not read as vitamin D3 (a bare "D3" would change what the data stage keeps).
     """
-    import hashlib
-    import json
-
-    from veganalign.knowledge import check
-
-    raw = OUTSIDE_LABELS.read_bytes()
-    assert hashlib.sha256(raw).hexdigest().startswith("18125b7d")
-    cases = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+    cases = _frozen_labels(OUTSIDE_LABELS, sha256_prefix="18125b7d")
     assert Counter(c["expected"] for c in cases) == {"vegan": 30, "non_vegan": 30, "maybe": 20}
-    said = {c["id"]: check(c["text"]).verdict for c in cases}
-    right = sum(said[c["id"]] == c["expected"] for c in cases)
-    assert right >= 78, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
-    assert not [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]
+    _assert_read_right(cases, at_least=78)
 
 
 OUTSIDE_LABELS_2 = Path(__file__).with_name("outside_labels_2.jsonl")
@@ -300,16 +305,6 @@ def test_a_second_set_of_labels_written_outside_the_project() -> None:
     72 right on the first run, with three vegan labels called non_vegan ("Cocoa Body Butter", "Prawn Cocktail
     Flavour Crisps ... Suitable for Vegans", "Coconut Milk - Full Cream"); 78 after the fixes that run found.
     """
-    import hashlib
-    import json
-
-    from veganalign.knowledge import check
-
-    raw = OUTSIDE_LABELS_2.read_bytes()
-    assert hashlib.sha256(raw).hexdigest().startswith("bd272db1")
-    cases = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+    cases = _frozen_labels(OUTSIDE_LABELS_2, sha256_prefix="bd272db1")
     assert Counter(c["expected"] for c in cases) == {"vegan": 30, "non_vegan": 30, "maybe": 20}
-    said = {c["id"]: check(c["text"]).verdict for c in cases}
-    right = sum(said[c["id"]] == c["expected"] for c in cases)
-    assert right >= 78, [(c["id"], c["expected"], said[c["id"]]) for c in cases if said[c["id"]] != c["expected"]]
-    assert not [c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}]
+    _assert_read_right(cases, at_least=78)

@@ -46,17 +46,19 @@ def tidy(text: str) -> Tidied:
     return Tidied(_end_cleanly(text[:start]), True, collapsed)
 
 
-def _tokens(text: str) -> tuple[list[int], list[str]]:
-    starts, words = [], []
+def _tokens(text: str) -> tuple[list[int], list[int], list[str]]:
+    """Where each word starts and ends, and the word itself, bare and lower-cased."""
+    starts, ends, words = [], [], []
     for m in _WORD.finditer(text):
         starts.append(m.start())
+        ends.append(m.end())
         words.append(m.group().strip(_EDGE).lower())
-    return starts, words
+    return starts, ends, words
 
 
 def _collapse_words(text: str) -> tuple[str, int]:
     """Runs of one word said ``WORD_COPIES`` times or more, said once."""
-    starts, words = _tokens(text)
+    starts, ends, words = _tokens(text)
     out, at, collapsed, i = [], 0, 0, 0
     while i < len(words):
         j = i + 1
@@ -64,8 +66,7 @@ def _collapse_words(text: str) -> tuple[str, int]:
             j += 1
         if j - i >= WORD_COPIES:
             # keep the first copy, drop the others up to the start of the next word
-            end_first = starts[i] + len(text[starts[i] :].split(maxsplit=1)[0])
-            out.append(text[at:end_first])
+            out.append(text[at : ends[i]])
             at = starts[j] if j < len(words) else len(text)
             out.append(" " if j < len(words) else "")
             collapsed += j - i - 1
@@ -76,7 +77,7 @@ def _collapse_words(text: str) -> tuple[str, int]:
 
 def _loop_start(text: str) -> int | None:
     """Offset of the second copy of the first span said ``COPIES`` times in a row, or None."""
-    starts, words = _tokens(text)
+    starts, _, words = _tokens(text)
     n = len(words)
     best: int | None = None
     for span in range(2, MAX_SPAN + 1):
