@@ -428,7 +428,8 @@ class ResponseSignals:
         found: list[str] = []
         for m in _CALLED_VEGAN.finditer(response):
             # the clause right before it: "Instead of korma, make a lentil korma: it's vegan" calls nothing
-            subject = re.split(r"[,;:()\u2014]|\s-\s", _SENTENCE.split(m.group("subject"))[-1])[-1]
+            # (the subject never spans a sentence end: the pattern stops at one)
+            subject = re.split(r"[,;:()\u2014]|\s-\s", m.group("subject"))[-1]
             if _VEGAN_WORDS.search(subject):
                 continue  # "a vegan version of the hollandaise is vegan": about the vegan version
             for item in self.kb.check(subject).items:
