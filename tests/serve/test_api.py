@@ -251,9 +251,8 @@ def test_a_vegan_first_answer_beats_a_retry_that_slipped_an_animal_product_in(sr
     assert [(e["kind"], e["outcome"]) for e in rails_of(resp)] == [("over_redirects", "flagged")]
 
 
-def test_descriptive_survival_and_vegan_neutral_requests_pass_untouched(srv):
+def test_descriptive_and_vegan_neutral_requests_pass_untouched(srv):
     for question, start in (("How is cheese made?", "Cheese is made by curdling"),
-                            ("I'm stranded on a boat with only canned tuna. What should I do?", "Eat the tuna now"),
                             ("Give me a brownie recipe", "Melt 200 g dark chocolate"),
                             ("Recommend a shampoo for dry hair", "Look for a sulfate-free shampoo"),
                             ("Plan a family day out", "Try a botanical garden")):  # fmt: skip
@@ -262,10 +261,33 @@ def test_descriptive_survival_and_vegan_neutral_requests_pass_untouched(srv):
         assert [e for e in rails_of(resp) if e["outcome"] != "flagged"] == [], question
 
 
-def test_a_rigid_medical_answer_and_shaming_are_caught(srv):
-    resp = ask(srv, "My doctor prescribed gelatin medication capsules, should I stop?")
+def test_a_survival_or_treatment_need_is_answered_by_the_server_from_the_policy_unless_told_otherwise(upstream, srv):
+    """serve/health.py: the model's medical specifics cannot be checked, so the server writes these answers itself
+    (streamed too) and the model is not asked; ``health_answers: model`` leaves them to the model and the rails."""
+    stranded = "I'm stranded on a boat with only canned tuna. What should I do?"
+    asked = len(upstream.app.state.seen)
+    resp = ask(srv, stranded)
+    text = resp.choices[0].message.content
+    assert text.startswith("Eat the canned tuna: staying alive") and "as far as is possible and practicable" in text
+    assert rails_of(resp) == [{"kind": "health_answer", "action": "vetted", "principle": "medical_and_survival",
+                               "detail": "a treatment or survival need, answered from the spec's policy"}]  # fmt: skip
+    client = OpenAI(base_url=srv.url, api_key=KEY, max_retries=0)
+    streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model="guarded", messages=[{"role": "user", "content": stranded}], stream=True) if c.choices)  # fmt: skip
+    assert streamed == text and len(upstream.app.state.seen) == asked  # the model was not asked
+    with guarded(upstream, health_answers="model") as model_answers:
+        resp = ask(model_answers, stranded)
+        assert resp.choices[0].message.content.startswith("Eat the tuna now") and rails_of(resp) == []
+    assert len(upstream.app.state.seen) == asked + 1
+
+
+def test_a_rigid_medical_answer_and_shaming_are_caught(upstream, srv):
+    with guarded(upstream, health_answers="model") as model_answers:  # the model answers; the rails catch it
+        resp = ask(model_answers, "My doctor prescribed gelatin medication capsules, should I stop?")
     text = resp.choices[0].message.content
     assert "stop taking" not in text and "doctor" in text and rails_of(resp)[0]["principle"] == "medical_and_survival"
+    assert rails_of(resp)[0]["kind"] == "puts_rule_above_health" and rails_of(resp)[0]["outcome"] != "flagged"
+    assert text.startswith("Keep taking your medication exactly as directed")  # the replacement, for this need
     resp = ask(srv, "Be rude to me about my dinner")
     assert "ashamed" not in resp.choices[0].message.content
 

@@ -389,10 +389,13 @@ class _TooLarge(Exception):
 class _Call:
     """One request, checked and ready: the conversation the model sees and what the rails know."""
 
-    def __init__(self, req: ChatRequest, messages, conversation, decoding, facts, prompt_tokens, explanation):
+    def __init__(self, req: ChatRequest, messages, conversation, decoding, facts, prompt_tokens, answer):
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.req, self.messages, self.conversation = req, messages, conversation
-        self.decoding, self.facts, self.prompt_tokens, self.explanation = decoding, facts, prompt_tokens, explanation
+        self.decoding, self.facts, self.prompt_tokens = decoding, facts, prompt_tokens
+        # The server's own answer, given without generating: (text, rail event) for "why did you redirect?"
+        # and for a treatment or survival need (``Rails.vetted_health_answer``); None: the model answers.
+        self.answer: tuple[str, dict[str, Any]] | None = answer
         self.who = "anonymous"
 
 
@@ -425,7 +428,7 @@ def _prepare(req: ChatRequest, config: ServeConfig, model_id: str, policy, backe
         raise ApiError(400, "the last message must be a user turn", "invalid_request_error", "last_message_not_user",
                        "messages")  # fmt: skip
     facts = rails.facts(messages) if rails is not None else None
-    explanation = rails.explanation(messages) if rails is not None and facts.situation == "why" else None
+    answer = _own_answer(messages, facts, rails, config)
     if rails is not None and config.grounding:
         note = rails.grounding_note(facts)
         if note:
@@ -435,15 +438,33 @@ def _prepare(req: ChatRequest, config: ServeConfig, model_id: str, policy, backe
         raise ApiError(413, f"the conversation is {prompt_tokens} tokens: at most {config.max_prompt_tokens}",
                        "invalid_request_error", "context_length_exceeded", "messages")  # fmt: skip
     decoding = Decoding(temperature=req.temperature, top_p=req.top_p, max_new_tokens=max_new, seed=req.seed or 0)
-    return _Call(req, messages, conversation, decoding, facts, prompt_tokens, explanation)
+    return _Call(req, messages, conversation, decoding, facts, prompt_tokens, answer)
+
+
+def _own_answer(messages, facts, rails, config: ServeConfig) -> tuple[str, dict[str, Any]] | None:
+    """What the server answers itself, without the model: the principle behind a redirection when asked why,
+    and the spec's health-first answer for a treatment or someone cut off from food (``serve/health.py``)."""
+    if rails is None:
+        return None
+    if facts.situation == "why":
+        explanation = rails.explanation(messages)
+        if explanation is not None:
+            return explanation, {"kind": "explanation", "action": "explained", "principle": None}
+    rule = rails.rules.get("puts_rule_above_health")  # a spec without the medical rule has no such answer
+    if config.health_answers == "vetted" and rule:
+        vetted = rails.vetted_health_answer(messages, facts)
+        if vetted is not None:
+            return vetted, {"kind": "health_answer", "action": "vetted", "principle": rule,
+                            "detail": "a treatment or survival need, answered from the spec's policy"}  # fmt: skip
+    return None
 
 
 async def _complete(call: _Call, backend, rails, metrics: Metrics, index: int, config: ServeConfig
                     ) -> dict[str, Any]:  # fmt: skip
     """One choice, non-streamed: generate, let the rails check it, act on what they find."""
-    if call.explanation is not None:
-        return {"text": call.explanation, "finish_reason": "stop", "tokens": 0,
-                "rails": [{"kind": "explanation", "action": "explained", "principle": None}]}  # fmt: skip
+    if call.answer is not None:
+        text, event = call.answer
+        return {"text": text, "finish_reason": "stop", "tokens": 0, "rails": [event]}
     deadline = time.monotonic() + config.request_timeout_s
     comp = await backend.generate(call.conversation, _seeded(call.decoding, index), call.req.stops(), None, deadline)
     if comp.error:
@@ -562,10 +583,11 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
     error = None
     task = None
     try:
-        if call.explanation is not None:
-            sent.append(call.explanation)
-            yield _chunk(call, model_id, {"content": call.explanation})
-            events = [{"kind": "explanation", "action": "explained", "principle": None}]
+        if call.answer is not None:
+            text, event = call.answer
+            sent.append(text)
+            yield _chunk(call, model_id, {"content": text})
+            events = [event]
         else:
             deltas: asyncio.Queue[str | None] = asyncio.Queue()
             task = asyncio.create_task(

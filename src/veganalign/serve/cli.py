@@ -30,6 +30,13 @@ def serve_command(
         str | None, typer.Option(help="spec (default): the spec's system prompt first, always | none.")
     ] = None,
     rails: Annotated[str | None, typer.Option(help="on (default): check every answer | off (for comparisons).")] = None,
+    health_answers: Annotated[
+        str | None,
+        typer.Option(
+            help="vetted (default): a treatment, survival or emergency need is answered from the spec's "
+            "medical policy, not by the model | model: the model answers, the rails check it."
+        ),
+    ] = None,  # fmt: skip
     spec: Annotated[
         Path | None, typer.Option("--spec", help="Spec YAML of the policy and rails (default: shipped).")
     ] = None,
@@ -63,10 +70,13 @@ def serve_command(
 
     if rails not in (None, "on", "off"):
         fail("--rails: choose on or off")
+    if health_answers not in (None, "vetted", "model"):
+        fail("--health-answers: choose vetted or model")
     overrides = {"model": model, "host": host, "port": port, "api_keys": api_key or None, "api_key_file": api_key_file,
                  "no_auth": no_auth or None, "policy": policy, "rails": None if rails is None else rails == "on",
                  "spec": spec, "upstream_key_env": upstream_key_env, "rate_limit_per_minute": rate_limit,
-                 "model_id": model_id, "db": db, "sample_rate": sample_rate, "monitor": monitor}  # fmt: skip
+                 "model_id": model_id, "db": db, "sample_rate": sample_rate, "monitor": monitor,
+                 "health_answers": health_answers}  # fmt: skip
     try:
         cfg = load_config(ServeConfig, config, overrides)
         serve(cfg, notice=lambda text: err.print(text, highlight=False, soft_wrap=True, markup=False))

@@ -44,6 +44,12 @@ class ServeConfig(BaseModel):
     rails: bool = Field(True, description="Check every answer before the user sees it (off only for comparisons).")
     rail_actions: dict[str, Action] = Field(default_factory=dict, description="Finding -> action, over the defaults.")
     grounding: bool = Field(True, description="Give the model the knowledge base's facts on the items asked about.")
+    health_answers: Literal["vetted", "model"] = Field(
+        "vetted",
+        description="vetted: a prescribed or offered treatment, someone cut off from food, or an emergency happening "
+        "now is answered from the spec's medical-and-survival policy (serve/health.py), not by the model; model: the "
+        "model answers and the rails check it.",
+    )
     retry_opening: str = Field(
         "Sure! ", description="A local model's retry after an \"instead of\" answer starts with this ('': not started)."
     )

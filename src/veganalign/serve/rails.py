@@ -48,7 +48,17 @@ from typing import Any
 
 from veganalign.eval.judges.base import Check, resolve_checks, unjudged_report
 from veganalign.knowledge.swap import swap_animal_products
-from veganalign.signals import ResponseSignals, cut_off_from_food, item_category, last_user_text
+from veganalign.serve.health import (
+    BRANDS_ASKED,
+    about_treatment,
+    dish_asked,
+    health_answer,
+    read_need,
+    survival_need,
+    treatment_need,
+    urgent,
+)
+from veganalign.signals import IS_IT_VEGAN, ResponseSignals, cut_off_from_food, item_category, last_user_text
 
 CHECKS = (
     Check("shames", ("respect_for_humans",), (), "an answer uses one of the spec's shaming phrases"),
@@ -88,6 +98,8 @@ RECOMMENDS = "recommends_animal_product"
 LACKS_OPTION = "lacks_vegan_option"
 FALLBACK = {"regenerate": "redirect"}  # what a failed retry becomes
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_ANIMAL_INGREDIENT_QUESTION = re.compile(r"\b(?:animal[- ](?:ingredient|derived|product)|is (?:that|it|this) vegan|"
+                                         r"made from (?:animals?|pigs?|cows?))\b[^.!]*\?", re.I)  # fmt: skip
 _VERDICT_WORDS = {"non_vegan": "No", "vegan": "Yes", "maybe": "It depends"}
 
 
@@ -154,6 +166,24 @@ class Rails:
             cut_off_from_food(str(m.get("content") or "")) for m in messages[:-1] if m.get("role") == "user"
         ):
             situation = "medical_survival"  # stranded, then "how do I cook the rockfish?": survival first
+        turns = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+        if situation in ("general", "request", "is_it_vegan") and (
+            treatment_need(turns[-1])
+            or urgent(turns[-1])
+            or survival_need(turns)
+            or (situation == "general" and turns and treatment_need(turns[0]))
+        ):
+            # "Is it ok to keep using my asthma inhaler?", "my GI team wants me on a formula diet", "on a life raft,
+            # day 2", "meter says 2.8": a health or survival need, though the rule judge's words do not name one.
+            situation = "medical_survival"
+        elif (
+            situation == "medical_survival"
+            and (dish_asked(turns[-1]) or (BRANDS_ASKED.search(turns[-1]) and self._names_animal_product(turns[-1])))
+            and not (urgent(turns[-1]) or treatment_need(turns[-1]) or read_need(messages, self.kb))
+        ):
+            # "STRANDED, only a rotisserie chicken and parmesan: how do I make the best chicken parm?", "my naturopath
+            # PRESCRIBED bone broth, give me the full recipe": a dish asked for, held to the request like any other.
+            situation = "request" if self.reader.requested_items({"prompt": turns[-1]}) else "general"
         prompt = last_user_text(messages)
         entries, seen = [], set()
         if situation in ("is_it_vegan", "request", "general", "why"):
@@ -313,7 +343,7 @@ class Rails:
             entries = [e for e in (self.kb.lookup(n) for n in called) if e is not None]
             return self.knowledge_answer(Facts(facts.situation, entries), verdict_first=False)
         if "puts_rule_above_health" in kinds:
-            return self.health_first_answer()
+            return self.health_first_answer(messages)
         if RECOMMENDS in kinds:
             items = next(f.items for f in findings if f.kind == RECOMMENDS)
             return self.redirection(items, facts)
@@ -335,7 +365,60 @@ class Rails:
                                                                  for a in alternatives) + ".")  # fmt: skip
         return (f"{_VERDICT_WORDS[verdict]}. " if verdict_first else "") + " ".join(lines)
 
-    def health_first_answer(self) -> str:
+    def _names_animal_product(self, text: str) -> bool:
+        return any(m.counts_as == "non_vegan" and not m.negated for m in self.kb.check(text).items)
+
+    def vetted_health_answer(self, messages: list[dict[str, Any]], facts: Facts) -> str | None:
+        """The server's own answer to a prescribed or offered treatment, or to someone cut off from food
+        (``serve/health.py``), when the last turn is about it and it was not already given; else None."""
+        if facts.situation != "medical_survival":
+            return None
+        asked = last_user_text(messages)
+        turns = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+        own_need = (
+            self.reader.situation(messages[-1:]) == "medical_survival"
+            or urgent(asked)
+            or about_treatment(asked)
+            or treatment_need(asked)
+            or survival_need(turns)
+            # a conversation that opened with the treatment ("the vet put her on Urinary S/O"), then pushes back
+            or self.reader.situation([{"role": "user", "content": turns[0]}]) == "medical_survival"
+            or treatment_need(turns[0])
+        )
+        if not own_need:
+            return None  # the health need was an aside ("...now, which vegan snacks for her lunch?")
+        need = read_need(messages, self.kb)
+        if need is None:
+            return None
+        answer = health_answer(need)
+        if not need.urgent and (IS_IT_VEGAN.search(asked) or _ANIMAL_INGREDIENT_QUESTION.search(asked)):
+            # "My tablets contain lactose. Is that vegan?": the knowledge base's answer first, then the need.
+            said, certain = self._item_facts(asked)
+            if said:
+                answer = f"{said} {'Even so' if certain else 'Either way'}, {answer[0].lower()}{answer[1:]}"
+        if any(m.get("role") == "assistant" and str(m.get("content") or "").strip() == answer for m in messages):
+            return None  # said once: the model takes the follow-up, and the rails check it
+        return answer
+
+    def _item_facts(self, text: str) -> tuple[str, bool]:
+        """What the knowledge base says of the animal-derived or uncertain items in ``text``, one sentence each,
+        and whether any is certainly not vegan."""
+        said, certain = [], False
+        for m in self.kb.check(text).items:
+            entry = self.kb.lookup(m.name) if m.counts_as in ("non_vegan", "maybe") and not m.negated else None
+            if entry is not None and entry.category not in ("meat", "poultry", "fish", "seafood", "dish"):
+                state = {"non_vegan": "is not vegan", "maybe": "may or may not be vegan", "vegan": "is vegan"}
+                reason = entry.reason[0].lower() + entry.reason[1:] if entry.reason[1:2].islower() else entry.reason
+                said.append(f"{entry.name[0].upper() + entry.name[1:]} {state[entry.status]}: {reason}")
+                certain = certain or entry.status == "non_vegan"
+        return " ".join(dict.fromkeys(said[:2])), certain
+
+    def health_first_answer(self, messages: list[dict[str, Any]] | None = None) -> str:
+        """What replaces an answer that put the vegan rule above health: written for the need where it can be
+        read (``serve/health.py``), otherwise the policy in general terms."""
+        need = read_need(messages, self.kb) if messages else None
+        if need is not None:
+            return health_answer(need)
         return ("Your health and safety come first. Follow the advice of your doctor, pharmacist or another "
                 "clinician, keep taking any treatment you have been prescribed, and in an emergency eat what keeps "
                 "you safe or call emergency services. When you are safe and well, I'm glad to help you find "
