@@ -28,11 +28,13 @@ _MEDICINE = (
     r"medications?|medicines?|meds|pills|tablets|capsules|antibiotics?|insulin(?: pens?)?|shots?|injections?|jabs?|"
     r"statins?|antivenom|hrt|hormones?|"
     r"infusions?|inhalers?|epipens?|auto-?injectors?|vaccines?|vaccinations?|heparin|enoxaparin|lovenox|"
-    r"drops|patch(?:es)?|syrups?|(?:eye |ear |nasal |steroid |skin )?ointments?|boosters?"
+    r"drops|patch(?:es)?|syrups?|(?:eye |ear |nasal |steroid |skin )?ointments?|boosters?|accuhalers?|evohalers?|"
+    r"turbohalers?|puffers?|nebuli[sz]ers?|dressings?|capsule|tablet|pill"
 )
 _DIET = (
     r"(?:ketogenic|keto|elemental|low[- ]fodmap|renal|prescription|gluten[- ]free) diet|feeding plan|formula|"
-    r"(?:high[- ]calorie|nutrition|nutritional|supplement) drinks?|(?:exclusive )?enteral nutrition|(?:tube|ng) feeds?"
+    r"(?:high[- ]calorie|nutrition|nutritional|supplement) drinks?|(?:exclusive )?enteral nutrition|(?:tube|ng) feeds?|"
+    r"meal plan"
 )
 _THERAPY = (
     r"(?:oral )?immunotherapy|oit|chemo(?:therapy)?|radiotherapy|dialysis|(?:skin )?grafts?|mesh|implants?|"
@@ -61,7 +63,8 @@ _NUTRITION = re.compile(r"\b(?:supplements?|multivitamins?|probiotics?|protein|v
 _HYPOTHETICAL = re.compile(
     r"\b(if you were|if i were|if we were|if i (?:got|get|was)|would you|would a vegan|hypothetical\w*|imagine|"
     r"suppose|in (?:a|my) (?:novel|story|game|film|movie|screenplay)|(?:short )?story|novel|(?:main )?character|"
-    r"playing|video ?game|game|lol|lmao|essay|thesis|assignment|homework|exam|coursework|bio project|lecture)\b",
+    r"playing|video ?game|game|essay|thesis|assignment|homework|exam|coursework|bio project|lecture|a-level|gcse|"
+    r"mark scheme|\d marks|quiz|revision)\b",
     re.I,
 )
 # A survival or emergency claim that asks for a dish ("STRANDED ... how do I make the best chicken parm", "lost at
@@ -86,7 +89,7 @@ _NOT_NAMES = {
     "have", "has", "without", "after", "before", "about", "two", "three", "few", "more", "no", "me", "him", "them",
     "us", "it", "i", "we", "they", "she", "he", "what", "which", "if", "so", "but", "just", "still", "like", "as",
     "medical", "current", "same", "different", "other", "vegan", "plant-based", "animal", "gelatin", "non-vegan",
-    "heard", "read", "know", "think", "saw", "seen", "told",
+    "heard", "read", "know", "think", "saw", "seen", "told", "than", "pop", "popping",
     "every", "each", "mean", "means", "use", "using", "start", "started", "stop", "stopped", "want", "wants", "try",
     "keep", "home", "sent", "said", "says", "recommends", "recommend", "offers", "suggests", "prescribes", "do",
     "does", "did", "can", "could", "should", "would", "will", "not", "yet", "only",
@@ -103,7 +106,8 @@ _DECIDED = re.compile(
     r"wants? (?:me|him|her|us|them) (?:on|to)|keep (?:taking|giving|feeding|using)|gave (?:me|him|her|them|my \w+)|"
     r"(?:give|gives) (?:me|him|her|them) (?:a|an|my|his|her) \w+ every|every (?:\d+ )?(?:day|week|month|evening|"
     r"morning|night)s?|twice a day|once a day|\d+ (?:caps|tablets|pills|puffs) a day|"
-    r"should (?:i|we) (?:wait|hold off|delay)|can (?:i|we) (?:skip|stop|pause))\b",
+    r"should (?:i|we) (?:wait|hold off|delay)|can (?:i|we) (?:skip|stop|pause)|(?:get|come|go) off|wean (?:off|myself)|"
+    r"(?:started|been|is|are) using|(?:meal|feeding|treatment|care) plan (?:will|includes?|has))\b",
     re.I,
 )
 _OFFERED = re.compile(
@@ -111,13 +115,16 @@ _OFFERED = re.compile(
     r"wants? to (?:give|start|put|do)|"
     r"should (?:i|we) (?:start|take|have|go ahead|give|stop|switch|refuse|decline|skip)|"
     r"isn'?t avoidance|do (?:i|we) (?:have|need) to|okay to decline|ok to decline|inclined to skip|"
-    r"can (?:i|we) (?:say no|refuse|decline)|wants? to (?:use|cover|try|fit|replace|operate))\b",
+    r"can (?:i|we) (?:say no|refuse|decline)|wants? to (?:use|cover|try|fit|replace|operate)|(?:would|'d|plans? to|"
+    r"going to) use)\b",
     re.I,
 )
 _REGULAR = re.compile(r"\b(?:every (?:\d+ )?(?:day|week|month|evening|morning|night)s?|twice a day|once a day|daily|"
                       r"weekly|monthly|for \d+ (?:days|weeks|months))\b", re.I)  # fmt: skip
 _PUT_ON = re.compile(
-    r"\b(?:put|placed|started|starting|wants?) (?:me|him|her|them|us|(?:my|our) \w+) on ['\"‘“]?"
+    r"\b(?:(?:put|placed|started|starting|wants?) (?:me|him|her|them|us|(?:my|our) \w+) on|recommended|"
+    r"prescribed(?: (?:me|him|her|them|us))?|"
+    r"gave (?:me|him|her|them|(?:my|our) \w+)|(?:i|he|she|we) take) (?:(?:a|an|the|some) )?['\"‘“]?"
     r"(?P<name>(?!it\b|them\b|this\b|a\b|the\b)[\w-]+(?: (?!for\b|with\b|and\b|to\b|since\b|because\b)[\w-]+){0,2})",
     re.I,
 )
@@ -131,7 +138,7 @@ _CLINICIANS = (
     "hematologist", "nephrologist", "midwife", "obstetrician", "consultant", "dietitian", "keto team", "care team",
     "medical team", "gi team", "ibd team", "diabetes team", "cancer team", "renal team", "specialist", "dentist",
     "ophthalmologist", "optometrist", "physiotherapist", "physio", "vet", "gp", "doctor", "doc", "physician", "nurse",
-    "pharmacist", "chemist",
+    "pharmacist", "chemist", "team",
 )  # fmt: skip
 _CLINICIAN = re.compile(r"\b(" + "|".join(_CLINICIANS) + r")s?\b", re.I)
 _CHILD = re.compile(
@@ -162,12 +169,21 @@ _URGENT = re.compile(
     r"(?:are |is )?(?:swelling|swollen)|just swallowed|swallowed (?:a|an|some) \w+|poison control|poisons? (?:centre|"
     r"center|line)|bitten\b[^.?!]{0,60}\b(?:snake|spider)|(?:snake|spider) ?bite|shaking all over|fitting|"
     r"(?:meter|sugar|glucose|bg|bm) (?:says|is|reads|of) [0-3](?:\.\d)?\b|sweaty and confused|burn(?:ed|t)? (?:her|his|"
-    r"my|their) \w+|scald\w*|splash\w* (?:hot|boiling)|(?:just|has) (?:ate|eaten|swallowed|drunk|drank)\b[^.?!]{0,120}"
+    r"my|their) \w+|scald\w*|splash\w* (?:hot|boiling)|(?:boiling|hot) water (?:went|spilled|poured|splashed)|"
+    r"blood (?:is )?(?:pumping|spurting|pouring|gushing)|bleeding (?:heavily|badly|a lot|won'?t stop)|"
+    r"deep (?:gash|cut|wound)|(?:just|has) (?:ate|eaten|swallowed|drunk|drank)\b[^?!]{0,160}"
     r"\b(?:xylitol|chocolate|grapes|raisins|rat poison|slug pellets|antifreeze|bleach|pills|tablets|medication|"
     r"batter(?:y|ies)|magnets?|onions?|ibuprofen|paracetamol))\b",
     re.I,
 )
 # First aid for what is happening, as the emergency services' own public guidance gives it.
+_BLEEDING = (
+    re.compile(r"\b(blood (?:is )?(?:pumping|spurting|pouring|gushing)|bleeding|gash|deep (?:cut|wound))\b", re.I),
+    "Press hard on the wound with the gauze you have (a haemostatic gauze is made for this; use it) or any clean "
+    "cloth, and keep pressing without lifting; add more on top if blood soaks through. Call emergency services now. "
+    "If pressure can't stop bleeding that is pumping from an arm or leg, a tight tourniquet a hand's width above the "
+    "wound, with the time noted, saves lives. Keep them lying down and warm.",
+)
 _GIVEN = re.compile(
     r"\b(honey|jelly babies|jellies|gummies|gummy bears|haribo|sweets|lollies|candy|jelly beans)\b", re.I
 )
@@ -199,8 +215,9 @@ _FIRST_AID = (
         "about 15-20 g of sugar), check again in 10-15 minutes and repeat if still low, then give a snack. If they "
         "can't swallow safely, are getting drowsier or don't improve, call emergency services.",
     ),
+    _BLEEDING,
     (
-        re.compile(r"\b(burn(?:ed|t|s)?|scald\w*|hot (?:oil|water|fat))\b", re.I),
+        re.compile(r"\b(burn(?:ed|t|s)?|scald\w*|(?:hot|boiling) (?:oil|water|fat)|kettle)\b", re.I),
         "Cool the burn under cool or lukewarm running water for 20 minutes, take off anything tight near it, then "
         "cover it loosely with cling film or a clean non-fluffy dressing; don't put butter, toothpaste, oil or ice on "
         "it, and "
@@ -208,7 +225,7 @@ _FIRST_AID = (
         "medical care today (call emergency services if it's severe).",
     ),
     (
-        re.compile(rf"\b(?:{_PET_WORDS})\b[^.?!]{{0,80}}\b(?:ate|eaten|swallowed|drank|chewed)\b", re.I),
+        re.compile(rf"\b(?:{_PET_WORDS})\b[^?!]{{0,80}}\b(?:ate|eaten|swallowed|drank|chewed)\b", re.I),
         "Call your vet, an emergency vet or an animal poison line now, even if they seem fine: some poisons (xylitol, "
         "chocolate, grapes, rat bait) act hours later, and early treatment works best. Don't make them sick unless a "
         "vet tells you to; keep the packaging to show them.",
@@ -234,16 +251,30 @@ _STRANDED = re.compile(
     r"broke down|broken down|breakdown|gearbox|engine (?:died|seized|failed|broke)|dismasted|adrift|fighting|war|"
     r"siege|attack|flood\w*|landslide|earthquake|hurricane|cyclone|tsunami|relief camp|camp|refugees?|displaced|"
     r"aid (?:group|parcel|package|agency|drop)|resupply|supply (?:flight|plane|ship|boat|drop)|grounded|delayed|"
-    r"expedition|remote|no (?:cell|phone) (?:service|signal|reception)|no reception)\b",
+    r"expedition|remote|no (?:cell|phone) (?:service|signal|reception)|no reception|lost (?:off|in|on|near|at)|"
+    r"under ?water|evacuat\w*|shelling|bombing|no shops|helicopter dropped|air ?drop)\b",
     re.I,
 )
 _FOOD_SHORT = re.compile(
     r"\b(no food|only food|only thing|haven'?t eaten|not eaten|nothing to eat|no other food|down to|ration\w*|"
     r"hungry|starving|markets? (?:are |is )?closed|caught|catching|a bag of|food(?:'s| is| has)? (?:gone|run out|"
     r"almost gone|nearly gone|finished)|ran out|run out|running out|almost gone|nearly gone|finished|"
-    r"what'?s left|all that'?s left|all (?:we|i) (?:have|'?ve got)|only (?:\w+ ){0,3}left)\b",
+    r"what'?s left|all that'?s left|all (?:we|i) (?:have|'?ve got)|only (?:\w+ ){0,3}left|finish|no food|"
+    r"food for (?:\d+|one|two|a) days?|lost (?:most|all) of (?:our|my|the) (?:\w+ )?food|(?:soaked|mouldy|moldy|"
+    r"spoiled|ruined)|dropped (?:packets|food|boxes|parcels)|volunteers? (?:bring|brought)|distribution)\b",
     re.I,
 )
+# The symptom comes after taking it ("been on it 5 days and threw up", "since I started it").
+_ON_IT_NOW = re.compile(r"\b(since|after (?:taking|starting|the first|each|every)|been on|on it|started|taking|took|"
+                        r"given|each dose|every dose)\b", re.I)  # fmt: skip
+
+
+def _symptom_on_it(turn: str) -> bool:
+    """A symptom told after being on the treatment ("been on it 5 days and threw up"), not the wound it treats."""
+    on_it = _ON_IT_NOW.search(turn)
+    return bool(on_it and _SIDE_EFFECT.search(turn, on_it.start()))
+
+
 _SIDE_EFFECT = re.compile(
     r"\b(threw up|throwing up|vomit\w*|being sick|(?:black|dark|tarry)\W+(?:\w+\W+){0,2}(?:poo|poop|stools?)|"
     r"(?:poo|poop|stools?)\W+(?:\w+\W+){0,3}(?:black|dark|tarry)|bloody|blood in|bleed\w*|rash|hives|"
@@ -264,7 +295,7 @@ _BRAND = re.compile(
     r"[Ss]ent (?:me|us|"
     r"him|her|them) home with|[Pp]rescribed(?: (?:my|our) \w+| me| him| her| them)?|[Gg]ave (?:me|him|her|them|"
     r"(?:my|our) \w+)|[Tt]aking|[Uu]ses (?:a|an|the)|, on|[Gg]iv(?:e|ing) (?:me|him|her|them)(?: the)?|[Aa]dded)\s+"
-    r"(?P<brand>[A-Z][\w'/-]*(?: (?:[A-Z0-9][\w'/-]*|k/d|s/o))*"
+    r"(?:(?:a|an|the) )?(?P<brand>[A-Z][\w'/-]*(?: (?:[A-Z0-9][\w'/-]*|k/d|s/o))*"
     r"(?: (?:tablets|capsules|pills|injections|shots|drops|syrup|inhaler|patches|chewables|pens|sachets?))?)"
 )
 _DOSED = re.compile(r"\bon (?P<brand>[a-z][a-z-]{3,}) \d+ ?(?:caps|capsules|tablets|pills|mg|mcg|units|iu|ml|puffs|"
@@ -274,7 +305,9 @@ _NOT_BRANDS = {"I", "The", "A", "An", "My", "It", "This", "That", "Monday", "Tue
 # The user is the patient ("I'm in hospital", "my tablets"), whoever else the conversation names.
 _FIRST_PERSON = re.compile(
     r"\b(i'?m on|i am on|i take|i'?m taking|i'?m in hospital|give me|gave me|prescribed me|put me on|sent me home|"
-    r"(?:start|started|placed) me on|my (?:\w+ ){0,2}(?:tablets|pills|capsules|medication|meds|insulin|"
+    r"(?:start|started|placed) me on|i'?m having|i'?m booked|i was (?:prescribed|given|told|put)|having (?:a|my) "
+    r"(?:\w+ ){0,2}(?:mastectomy|surgery|operation|transplant|replacement|reconstruction|procedure)|"
+    r"my (?:\w+ ){0,2}(?:tablets|pills|capsules|medication|meds|insulin|"
     r"inhaler|injections?|shots|jab|surgery|operation))\b",
     re.I,
 )
@@ -283,7 +316,7 @@ _THEIR_DECISION = re.compile(
     r"\b(should (?:he|she|they|i|we) (?:take|stop|skip|refuse|keep|have|get|let|tell)|take it or not|(?:can|could) "
     r"(?:he|she|they) (?:stop|skip|refuse|say no)|stop (?:taking|giving)|refus\w*|declin\w*|hesitat\w*|won'?t take|"
     r"will not take|(?:miss|missing|skip|skipping) (?:a|one|the|tonight'?s|this) (?:dose|injection|tablet)|"
-    r"one missing dose)\b",
+    r"one missing dose|can (?:i|we) (?:open|crush|split|mix|stir|dissolve|hide))\b",
     re.I,
 )
 _ADULT_WORDS = {"he": ("dad", "father", "husband", "grandpa", "grandfather", "brother", "uncle", "boyfriend", "son"),
@@ -305,9 +338,16 @@ _RESCUE = re.compile(r"\b(coast ?guard|search and rescue|mountain rescue|rescuer
                      r"phone|mayday)\b", re.I)  # fmt: skip
 _REINTRODUCING = re.compile(r"\b(reintroduc\w*|(?:first|haven'?t eaten) (?:meat|fish|animal \w+) (?:in|for) (?:\d+|"
                             r"many|years)|vegan (?:for )?(?:\d+|ten|many) (?:years|yrs))\b", re.I)  # fmt: skip
+_WATER_SHORT = re.compile(r"\b(?:\d(?:\.\d)? ?(?:l|liters?|litres?) (?:of water )?left|little water|water (?:is )?"
+                          r"(?:low|short|running out)|short (?:of|on) water)\b", re.I)  # fmt: skip
+_DISPLACED = re.compile(r"\b(camp|refugees?|displaced|fighting|shelling|bombing|war|siege|flood\w*|under ?water|"
+                        r"earthquake|hurricane|cyclone|village)\b", re.I)  # fmt: skip
+_NOT_VEGAN = re.compile(r"\b(?:isn'?t|is not|'s not|not) (?:a )?vegan\b|\bvegan, (?:he|she|they|dad|mum|mom|\w+) "
+                        r"(?:isn'?t|is not|'s not)\b|\b(?:he|she|dad|mum|mom) (?:isn'?t|is not)\b", re.I)  # fmt: skip
 _CANNED = re.compile(r"\b(canned|tinned|tins?|cans?|jars?)\b", re.I)
 _SEA = re.compile(r"fish|seafood|tuna|salmon|cod|shellfish|mussel|clam|crab|oyster|prawn|shrimp|sardine|mackerel|"
                   r"herring|trout|anchov", re.I)  # fmt: skip
+_NOT_MEDICINE = {"meat", "poultry", "fish", "seafood", "dairy", "egg", "animal_fat", "dish", "material", "practice"}
 _FOOD = {"meat", "poultry", "fish", "seafood", "dairy", "egg", "animal_fat", "dish"}
 _PRONOUNS = {"she": ("she", "her", "her"), "he": ("he", "him", "his"), "they": ("they", "them", "their")}
 
@@ -329,6 +369,10 @@ class HealthNeed:
     shellfish: bool = False
     keeping: bool = False  # asks how to keep food without a fridge
     reintroducing: bool = False  # years without meat: "how do I reintroduce it without making myself ill?"
+    setting: str = ""  # survival: the user's words, for the weather
+    water_short: bool = False
+    displaced: bool = False  # a camp, a war, a flood: no "once you're home"
+    patient_vegan: bool = True  # "I'm vegan, dad isn't": his treatment does not touch his veganism
     rescue: str | None = None
     urgent: bool = False
     anaphylaxis: bool = False
@@ -380,7 +424,9 @@ def read_need(messages: list[dict[str, Any]], kb) -> HealthNeed | None:
                           rescue=rescue.group(1).lower() if rescue else None, anaphylaxis=anaphylaxis,
                           shellfish=bool(_SHELLFISH.search(text)),
                           keeping=bool(_KEEPING.search(turns[-1])),
-                          reintroducing=bool(_REINTRODUCING.search(text)))  # fmt: skip
+                          reintroducing=bool(_REINTRODUCING.search(text)), setting=text,
+                          water_short=bool(_WATER_SHORT.search(text)),
+                          displaced=bool(_DISPLACED.search(text)))  # fmt: skip
     if any(_HYPOTHETICAL.search(t) for t in turns) and not _FIRST_PERSON.search(text):
         return None  # "Philosophy essay: can a vegan use medicines tested on animals?"
     treatment, treatment_kind = _treatment(turns)
@@ -388,22 +434,32 @@ def read_need(messages: list[dict[str, Any]], kb) -> HealthNeed | None:
         treatment = "medicine"  # "what is armour thyroid made from? my new doctor put me on it"
     if treatment is None:
         return None
+    if dish_asked(turns[-1]) or BRANDS_ASKED.search(turns[-1]):
+        return None  # "my naturopath PRESCRIBED bone broth, give me the full recipe": a request, held to it
+    animal = any(m.counts_as == "non_vegan" and m.category in _NOT_MEDICINE for m in kb.check(treatment).items)
+    if animal and not _TREATMENT.search(treatment):
+        return None  # "prescribed chicken liver pâté", "a real fur coat": an animal product, not a medicine
+    cued = any(_DECIDED.search(t) or _OFFERED.search(t) or _CHOICE.search(t) for t in turns)
+    if not cued and re.fullmatch(rf"{_MEDICINE}|{_DIET}|{_THERAPY}", treatment, re.I):
+        return None  # "midwife mentioned iodine... rather eat it than pop pills": no treatment anyone is on
     decided_or_offered = [(_DECIDED.search(t), _OFFERED.search(t) or _CHOICE.search(t)) for t in turns]
     if not (_CLINICIAN.search(text) or any(d or o for d, o in decided_or_offered)):
         return None  # "never took supplements, my tongue is sore": a symptom, not a treatment anyone is on
     child, pet, adult = _CHILD.search(text), _PET.search(text), _ADULT.search(text)
     if adult and not (child or pet) and not _FIRST_PERSON.search(text):
-        if not _THEIR_DECISION.search(turns[-1]):
+        if not (_THEIR_DECISION.search(turns[-1]) or (len(turns) > 1 and about_treatment(turns[-1]))):
             return None  # "my dad was prescribed statins: vegan dinners for him?" asks for dinners
     else:
         adult = None
     if treatment_kind == "once" and _REGULAR.search(text):
         treatment_kind = "medicine"  # "an injection in my stomach every evening" is kept to, not had once
     need = HealthNeed("treatment", treatment=treatment, treatment_kind=treatment_kind, anaphylaxis=anaphylaxis,
-                      side_effect=bool(_SIDE_EFFECT.search(turns[-1])), conflict=conflict)  # fmt: skip
+                      side_effect=_symptom_on_it(turns[-1]),
+                      conflict=conflict)  # fmt: skip
     if adult:
         word = adult.group(0).split()[-1].lower()
         need.patient, need.adult = f"your {word}", True
+        need.patient_vegan = not _NOT_VEGAN.search(text)
         need.pronouns = _PRONOUNS[next((g for g, words in _ADULT_WORDS.items() if word in words), "they")]
     elif child:
         word = (child.group("w") or child.group("w2") or "child").lower()
@@ -491,7 +547,8 @@ def _brand(text: str) -> str | None:
 
 _FOLLOW_UP = re.compile(
     r"\b(doses?|dosing|the plan|(?:4|3):1|ratio|side effects?|prescription|(?:take|taking|give|giving) (?:it|them)|"
-    r"the (?:pens?|caps|capsules|tablets|pills|injections?|shots?|chewables)|myself|ourselves|on (?:my|our) own)\b",
+    r"the (?:pens?|caps|capsules?|tablets?|pills?|injections?|shots?|chewables|dressings?|spacer|inhaler)|myself|"
+    r"ourselves|on (?:my|our) own|how often should (?:it|they|i|we)|watch for|open the|crush|stir it|mix it)\b",
     re.I,
 )
 
@@ -515,7 +572,10 @@ def _treatment(turns: list[str]) -> tuple[str | None, str]:
         put_on = _PUT_ON.search(turn)
         if put_on and not _TREATMENT.search(put_on.group("name")):
             name = re.sub(r"\s+\d.*$", "", put_on.group("name"))  # "amlodipine 5mg daily" -> "amlodipine"
-            if name.lower() not in _NOT_NAMES:
+            # "put me on a high-protein diet": what to eat, not a medicine
+            if name.lower() not in _NOT_NAMES and not re.search(
+                r"\b(?:diet|protein|shakes?|foods?|meals?)\b", name, re.I
+            ):
                 return name, "medicine"
         found = []
         for m in _TREATMENT.finditer(turn):
@@ -536,12 +596,16 @@ def _treatment(turns: list[str]) -> tuple[str | None, str]:
             while words and len(words[0]) == 1:
                 words.pop(0)  # "toddler's antibiotic" leaves an "s"; "vitamin K" keeps its letter
             name = " ".join([*words, noun])
-            found.append(("oral immunotherapy" if name.lower() == "oit" else name, kind, bool(words)))
+            found.append(("oral immunotherapy" if name.lower() == "oit" else name, kind, bool(words), m.start("noun")))
         # A supplement or a protein shake is nutrition, answered as such ("a supplement or plant sources?").
-        found = [f for f in found if not _NUTRITION.search(f[0])]
+        found = [f for f in found if f[1] == "diet" or not _NUTRITION.search(f[0])]
         if found:
+            # The one a prescribing or offering phrase is about ("they'd use a biological mesh to support the
+            # implant"), else the first named one.
+            cues = [c.end() for r in (_DECIDED, _OFFERED) for c in r.finditer(turn)]
+            after = [(f[3] - c, f) for f in found for c in cues if 0 <= f[3] - c <= 60]
             named = [f for f in found if f[2]]
-            name, kind, _ = (named or found)[0]
+            name, kind = (min(after)[1] if after else (named or found)[0])[:2]
             return name, kind
     return None, "medicine"
 
@@ -625,7 +689,13 @@ def _survival(need: HealthNeed) -> str:
     safety.append("only eat wild plants, berries or mushrooms you can identify for certain")
     safety.append("over a few days water matters more than food, so drink the safest water you have, boiled "
                   "if you can")  # fmt: skip
-    safety.append("stay warm and dry and save your strength")
+    hot = re.search(
+        r"\b(heat|hot|desert|shade|sun|9\d ?(?:degrees|°f|f)\b|[34]\d ?(?:degrees|°c|c)\b)", need.setting or "", re.I
+    )
+    safety.append("stay in the shade, move as little as you can and sip water through the day" if hot else
+                  "stay warm and dry and save your strength")  # fmt: skip
+    if re.search(r"jerky|biltong|salt|cured", kinds) and need.water_short:
+        safety.append("salty food such as jerky makes you thirstier, so eat it in small amounts with your water")
     parts.append("To keep from getting sick: " + "; ".join(safety) + ".")
     if need.rescue:
         who = "the coast guard" if "coast" in need.rescue else "rescuers"
@@ -633,8 +703,9 @@ def _survival(need: HealthNeed) -> str:
                      "if anything changes (an injury, feeling worse, food or water running out).")  # fmt: skip
     else:
         parts.append("If you can reach emergency services or anyone nearby, do.")
-    parts.append("Once you're home, a small vegan emergency kit (nut butter, energy bars, dried fruit, a water "
-                 "filter) packed for next time is the harm reduction that counts.")  # fmt: skip
+    if not need.displaced:  # a camp, a war, a flood: "once you're home" is not theirs to plan
+        parts.append("Once you're home, a small vegan emergency kit (nut butter, energy bars, dried fruit, a water "
+                     "filter) packed for next time is the harm reduction that counts.")  # fmt: skip
     return " ".join(parts)
 
 
@@ -646,7 +717,8 @@ def _treatment_answer(need: HealthNeed) -> str:
         subj, obj, poss = who, who, f"{who}'s"
     your = "your" if self_ else poss
     needs = "you need" if self_ else f"{subj} needs"
-    family = "you" if self_ else who if need.adult else "your family"
+    # whose veganism it touches: "your dad", unless "I'm vegan, dad isn't" (then the carer's, "you")
+    family = "you" if self_ else (who if need.patient_vegan else "you") if need.adult else "your family"
     pet = re.search(rf"\b(?:{_PET_WORDS})$", who) is not None
     clinician = need.clinician or (
         "your vet" if pet else "your doctor or pharmacist" if self_ or need.adult else f"{poss} doctor or nurse"
@@ -689,7 +761,11 @@ def _treatment_answer(need: HealthNeed) -> str:
                 f"advised, and don't put it off: delaying it can put {your} health at real risk."
             )
         elif kind == "medicine":
-            using = "using" if re.search(r"inhaler|patch|drops", treatment, re.I) else "taking"
+            using = (
+                "using"
+                if re.search(r"inhaler|patch|drops|dressing|cream|ointment|spray", treatment, re.I)
+                else "taking"
+            )
             keep = (f"{should}keep {using} {the_treatment}" if should else f"Keep {using} {the_treatment}" if self_
                     else f"Keep giving {who} {the_treatment}")  # fmt: skip
             dont = "not" if should else "don't"
