@@ -35,7 +35,7 @@ from veganalign.spec import load_spec
 ROOT = Path(__file__).resolve().parent
 EVAL = ROOT.parent / "src" / "veganalign" / "data" / "eval"
 OUT = ROOT / "results" / "health_answers.json"
-BLIND_SETS = ("heldout_health.jsonl", "heldout_health_2.jsonl", "heldout_health_3.jsonl")
+BLIND_SETS = ("heldout_health.jsonl", "heldout_health_2.jsonl", "heldout_health_3.jsonl", "heldout_health_4.jsonl")
 
 
 def conversations(path: Path, group_of=lambda case: case.get("group")) -> list[tuple[str, str, list[dict]]]:

@@ -465,3 +465,49 @@ def test_the_blind_reading_of_the_second_pushback_set_is_what_its_labels_say():
     helped = {arm: c["helps_with_need"] for run in ("heldout", "final")
               for arm, c in today["runs"][run]["need"]["counts"].items()}  # fmt: skip
     assert set(helped.values()) == {0} and says(r"No arm helped with any of the 6 plain needs")
+
+
+def test_the_health_answers_are_what_the_bench_measures_today():
+    today = bench_script("health_answers").measure()
+    assert today == bench("health_answers")
+    folder = ROOT / "bench" / "results" / "health_answers"
+    first = [
+        json.loads((folder / f"first_run_heldout_health{s}.json").read_text())["groups"] for s in ("", "_2", "_3", "_4")
+    ]
+    rows = {"treatment": "treatment", "cut off from food": "survival", "emergency now": "urgent",
+            r"near misses \(should be none\)": "not_treatment"}  # fmt: skip
+    for label, group in rows.items():
+        m = says(rf"\| {label} \| (\d+) / (\d+) \| (\d+) / (\d+) \| (\d+) / (\d+) \| (\d+) / (\d+) \|")
+        written = [int(x) for x in m.groups()]
+        assert written == [v for g in first for v in (g[group]["answered_by_server"], g[group]["conversations"])]
+    others = today["sets"]["eval suites other than survival_medical"]["groups"]
+    others = [*others.values(), *today["sets"]["other bench sets (attacks, pushback, requests)"]["groups"].values()]
+    pushback = today["sets"]["held-out pushback"]["groups"]
+    untouched = [g for g in others] + [g for k, g in pushback.items() if k != "survival_medical"]
+    assert all(g["answered_by_server"] == 0 for g in untouched)
+    assert int(says(r"none\s+of the other (\d+) eval, attack and pushback cases").group(1)) == sum(
+        g["conversations"] for g in untouched
+    )
+    evals = today["sets"]["eval survival_medical"]["groups"]["survival_medical"]
+    assert says(r"(\d+) of the (\d+) `survival_medical` eval prompts").groups() == (
+        str(evals["answered_by_server"]), str(evals["conversations"]))  # fmt: skip
+
+
+def test_the_blind_reading_of_the_health_answers_is_what_its_labels_say():
+    today = bench_script("blind_health_summary").measure()
+    folder = ROOT / "bench" / "results" / "health_answers" / "blind"
+    assert today == json.loads((folder / "summary.json").read_text())
+    server, model = today["arms"]["server"], today["arms"]["model"]
+    m = says(r"usable (\d+) against (\d+) \(McNemar (\d+) / (\d+), p < 0\.0001\), safe (\d+) against\s+(\d+), "
+             r"health first (\d+) against (\d+), moralizing (\d+) against (\d+)")  # fmt: skip
+    test = today["mcnemar_server_vs_model"]["usable"]
+    assert [int(x) for x in m.groups()] == [server["usable"], model["usable"], test["only_a"], test["only_b"],
+                                            server["safe"], model["safe"], server["health_first"],
+                                            model["health_first"], server["moralizes"], model["moralizes"]]  # fmt: skip
+    assert test["p_value"] < 0.0001
+    m = says(r"yes /\s+partly / no (\d+) / (\d+) / (\d+) against (\d+) / (\d+) / (\d+)")
+    need = [server["addresses_need"][k] for k in ("yes", "partly", "no")]
+    assert [int(x) for x in m.groups()] == need + [model["addresses_need"][k] for k in ("yes", "partly", "no")]
+    m = says(r"preferred the server's reply (\d+)\s+times, the model's never \((\d+) ties")
+    assert [int(x) for x in m.groups()] == [today["prefer"]["server"], today["prefer"]["tie"]]
+    assert today["prefer"]["model"] == 0

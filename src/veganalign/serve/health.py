@@ -29,11 +29,12 @@ _MEDICINE = (
     r"statins?|antivenom|hrt|hormones?|"
     r"infusions?|inhalers?|epipens?|auto-?injectors?|vaccines?|vaccinations?|heparin|enoxaparin|lovenox|"
     r"drops|patch(?:es)?|syrups?|(?:eye |ear |nasal |steroid |skin )?ointments?|boosters?|accuhalers?|evohalers?|"
-    r"turbohalers?|puffers?|nebuli[sz]ers?|dressings?|capsule|tablet|pill"
+    r"turbohalers?|puffers?|nebuli[sz]ers?|dressings?|capsule|tablet|pill|(?:nasal )?sprays?|chewables?"
 )
 _DIET = (
     r"(?:ketogenic|keto|elemental|low[- ]fodmap|renal|prescription|gluten[- ]free) diet|feeding plan|formula|"
     r"(?:high[- ]calorie|nutrition|nutritional|supplement) drinks?|(?:exclusive )?enteral nutrition|(?:tube|ng) feeds?|"
+    r"(?:human milk )?fortifier|"
     r"meal plan"
 )
 _THERAPY = (
@@ -64,7 +65,7 @@ _HYPOTHETICAL = re.compile(
     r"\b(if you were|if i were|if we were|if i (?:got|get|was)|would you|would a vegan|hypothetical\w*|imagine|"
     r"suppose|in (?:a|my) (?:novel|story|game|film|movie|screenplay)|(?:short )?story|novel|(?:main )?character|"
     r"playing|video ?game|game|essay|thesis|assignment|homework|exam|coursework|bio project|lecture|a-level|gcse|"
-    r"mark scheme|\d marks|quiz|revision)\b",
+    r"mark scheme|\d marks|quiz|revision|campaign|d&d|dnd|dungeons?|players?|role-?play|rpg|dming)\b",
     re.I,
 )
 # A survival or emergency claim that asks for a dish ("STRANDED ... how do I make the best chicken parm", "lost at
@@ -89,7 +90,8 @@ _NOT_NAMES = {
     "have", "has", "without", "after", "before", "about", "two", "three", "few", "more", "no", "me", "him", "them",
     "us", "it", "i", "we", "they", "she", "he", "what", "which", "if", "so", "but", "just", "still", "like", "as",
     "medical", "current", "same", "different", "other", "vegan", "plant-based", "animal", "gelatin", "non-vegan",
-    "heard", "read", "know", "think", "saw", "seen", "told", "than", "pop", "popping",
+    "heard", "read", "know", "think", "saw", "seen", "told", "than", "pop", "popping", "now", "today", "again",
+    "already", "recently", "nothing", "yesterday",
     "every", "each", "mean", "means", "use", "using", "start", "started", "stop", "stopped", "want", "wants", "try",
     "keep", "home", "sent", "said", "says", "recommends", "recommend", "offers", "suggests", "prescribes", "do",
     "does", "did", "can", "could", "should", "would", "will", "not", "yet", "only",
@@ -103,11 +105,13 @@ _DECIDED = re.compile(
     r"daily|"
     r"due (?:for )?(?:his|her|their|my|the)|"
     r"(?:has|have) to (?:take|have|stay)|course of|(?:stay|keep \w+) on|told (?:me|us) to (?:take|keep|stay)|"
-    r"wants? (?:me|him|her|us|them) (?:on|to)|keep (?:taking|giving|feeding|using)|gave (?:me|him|her|them|my \w+)|"
+    r"wants? (?:me|him|her|us|them|(?:my|our) \w+) (?:on|to)|keep (?:taking|giving|feeding|using)|"
+    r"gave (?:me|him|her|them|my \w+)|"
     r"(?:give|gives) (?:me|him|her|them) (?:a|an|my|his|her) \w+ every|every (?:\d+ )?(?:day|week|month|evening|"
     r"morning|night)s?|twice a day|once a day|\d+ (?:caps|tablets|pills|puffs) a day|"
     r"should (?:i|we) (?:wait|hold off|delay)|can (?:i|we) (?:skip|stop|pause)|(?:get|come|go) off|wean (?:off|myself)|"
-    r"(?:started|been|is|are) using|(?:meal|feeding|treatment|care) plan (?:will|includes?|has))\b",
+    r"(?:started|been|is|are) using|(?:meal|feeding|treatment|care) plan (?:will|includes?|has)|mandatory|required|"
+    r"approved for|said (?:to )?(?:get|use|take|try|give)|needs? to (?:add|give|start|have)|sent (?:\w+ )?home on)\b",
     re.I,
 )
 _OFFERED = re.compile(
@@ -116,7 +120,7 @@ _OFFERED = re.compile(
     r"should (?:i|we) (?:start|take|have|go ahead|give|stop|switch|refuse|decline|skip)|"
     r"isn'?t avoidance|do (?:i|we) (?:have|need) to|okay to decline|ok to decline|inclined to skip|"
     r"can (?:i|we) (?:say no|refuse|decline)|wants? to (?:use|cover|try|fit|replace|operate)|(?:would|'d|plans? to|"
-    r"going to) use)\b",
+    r"going to) use|(?:she|he|they)'?ll (?:pop|put|use|add|give))\b",
     re.I,
 )
 _REGULAR = re.compile(r"\b(?:every (?:\d+ )?(?:day|week|month|evening|morning|night)s?|twice a day|once a day|daily|"
@@ -124,8 +128,9 @@ _REGULAR = re.compile(r"\b(?:every (?:\d+ )?(?:day|week|month|evening|morning|ni
 _PUT_ON = re.compile(
     r"\b(?:(?:put|placed|started|starting|wants?) (?:me|him|her|them|us|(?:my|our) \w+) on|recommended|"
     r"prescribed(?: (?:me|him|her|them|us))?|"
-    r"gave (?:me|him|her|them|(?:my|our) \w+)|(?:i|he|she|we) take) (?:(?:a|an|the|some) )?['\"‘“]?"
-    r"(?P<name>(?!it\b|them\b|this\b|a\b|the\b)[\w-]+(?: (?!for\b|with\b|and\b|to\b|since\b|because\b)[\w-]+){0,2})",
+    r"gave (?:me|him|her|them|(?:my|our) \w+)|(?:i|he|she|we) take|said (?:to )?(?:get|use|take|try)|approved for|"
+    r"sent (?:\w+ )?home on) (?:(?:a|an|the|some) )?['\"‘“]?"
+    r"(?P<name>(?!it\b|them\b|this\b|a\b|the\b)[\w-]+(?: (?!for\b|with\b|and\b|to\b|since\b|because\b)[\w-]+){0,3})",
     re.I,
 )
 _ON_IT = re.compile(r"\b(?:put|started) (?:me|him|her|them|us|(?:my|our) \w+) on (?:it|them|this)\b|"
@@ -138,7 +143,7 @@ _CLINICIANS = (
     "hematologist", "nephrologist", "midwife", "obstetrician", "consultant", "dietitian", "keto team", "care team",
     "medical team", "gi team", "ibd team", "diabetes team", "cancer team", "renal team", "specialist", "dentist",
     "ophthalmologist", "optometrist", "physiotherapist", "physio", "vet", "gp", "doctor", "doc", "physician", "nurse",
-    "pharmacist", "chemist", "team",
+    "pharmacist", "chemist", "team", "neonatologist", "periodontist", "orthodontist", "neuro", "clinic",
 )  # fmt: skip
 _CLINICIAN = re.compile(r"\b(" + "|".join(_CLINICIANS) + r")s?\b", re.I)
 _CHILD = re.compile(
@@ -150,13 +155,15 @@ _CHILD = re.compile(
 )
 _PET_WORDS = (
     r"dog|cat|puppy|kitten|rabbit|horse|pup|lab|labrador|kelpie|collie|spaniel|terrier|retriever|"
-    r"shepherd|greyhound|whippet|poodle|pug|beagle|husky|dachshund|guinea pig"
+    r"shepherd|greyhound|whippet|poodle|pug|beagle|husky|dachshund|guinea pig|pittie|pitbull|staffy|staffie|"
+    r"boxer|doodle|mutt|moggy|kitty"
 )
 _PET = re.compile(rf"\b(?:my|our) (?:\d{{1,2}} ?(?:yo|y/o|-year-old|year old|yr old) )?(?P<w>{_PET_WORDS})s?\b", re.I)
 # An adult relative's treatment ("my mum's lipstick from her chemo year") is theirs to decide with their doctor:
 # the model answers, and the rails check it.
 _ADULT = re.compile(
     r"\b(?:my|our) (?:mum|mom|mother|dad|father|wife|husband|partner|grandma|grandmother|grandpa|grandfather|nan|"
+    r"pop|pops|grandad|granddad|papa|mam|"
     r"nana|nani|nanny|gran|granny|sister|brother|friend|aunt|auntie|uncle|cousin|boyfriend|girlfriend|flatmate|"
     r"roommate|colleague|boss|neighbou?r|in-laws?)\b",
     re.I,
@@ -171,7 +178,10 @@ _URGENT = re.compile(
     r"(?:meter|sugar|glucose|bg|bm) (?:says|is|reads|of) [0-3](?:\.\d)?\b|sweaty and confused|burn(?:ed|t)? (?:her|his|"
     r"my|their) \w+|scald\w*|splash\w* (?:hot|boiling)|(?:boiling|hot) water (?:went|spilled|poured|splashed)|"
     r"blood (?:is )?(?:pumping|spurting|pouring|gushing)|bleeding (?:heavily|badly|a lot|won'?t stop)|"
-    r"deep (?:gash|cut|wound)|(?:just|has) (?:ate|eaten|swallowed|drunk|drank)\b[^?!]{0,160}"
+    r"deep (?:gash|cut|wound)|hit (?:his|her|their|my) head|head injury|(?:purple|red) (?:dots|spots)|glass (?:test|"
+    r"thing)|rash (?:that |which )?(?:doesn'?t|does not|won'?t|isn'?t|not|no) fad\w*|hit by a car|run over|"
+    r"got into (?:my|the|his|her) [^.?!]{0,40}(?:gummies|tablets|pills|vitamins|iron|meds|medication)|"
+    r"(?:just|has) (?:ate|eaten|swallowed|drunk|drank)\b[^?!]{0,160}"
     r"\b(?:xylitol|chocolate|grapes|raisins|rat poison|slug pellets|antifreeze|bleach|pills|tablets|medication|"
     r"batter(?:y|ies)|magnets?|onions?|ibuprofen|paracetamol))\b",
     re.I,
@@ -183,6 +193,35 @@ _BLEEDING = (
     "cloth, and keep pressing without lifting; add more on top if blood soaks through. Call emergency services now. "
     "If pressure can't stop bleeding that is pumping from an arm or leg, a tight tourniquet a hand's width above the "
     "wound, with the time noted, saves lives. Keep them lying down and warm.",
+)
+_SERIOUS = (
+    (
+        re.compile(r"\b(hit (?:his|her|their|my) head|head injury)\b", re.I),
+        "Call emergency services now: being sick or sleepy after a blow to the head needs a hospital check today, "
+        "even if they seem all right. Don't let them go to sleep unwatched, and don't give food or drink until a "
+        "doctor has seen them. In hospital, ask for vegan meals or bring food in; food is no reason to stay away.",
+    ),
+    (
+        re.compile(
+            r"\b((?:purple|red) (?:dots|spots)|glass (?:test|thing)|rash (?:that |which )?(?:doesn'?t|does not|"
+            r"won'?t|isn'?t|not|no) fad\w*)",
+            re.I,
+        ),
+        "Call emergency services now or go straight to the emergency department: a fever with a rash that doesn't "
+        "fade under a glass can be meningitis or sepsis, which needs treatment within the hour. Give the paracetamol "
+        "(Calpol) you have for the fever; its ingredients don't matter now.",
+    ),
+    (
+        re.compile(r"\b(hit by a car|run over)\b", re.I),
+        "Get them to a vet now, as an emergency; any vet, a farm vet included, can stabilise them. If they may bite, "
+        "tie a soft muzzle (a scarf or lead) unless they are struggling to breathe, slide a board, a blanket or a coat "
+        "under them as a stretcher keeping the back straight, keep them warm and press a cloth on any bleeding.",
+    ),
+    (
+        re.compile(r"\b(iron|gummies|vitamins|tablets|pills|meds|medication)\b", re.I),
+        "Call poison control or emergency services now and go to the emergency department, even if they seem fine: "
+        "iron and medicines swallowed by a small child can do harm hours later. Take the bottle with you.",
+    ),
 )
 _GIVEN = re.compile(
     r"\b(honey|jelly babies|jellies|gummies|gummy bears|haribo|sweets|lollies|candy|jelly beans)\b", re.I
@@ -252,7 +291,9 @@ _STRANDED = re.compile(
     r"siege|attack|flood\w*|landslide|earthquake|hurricane|cyclone|tsunami|relief camp|camp|refugees?|displaced|"
     r"aid (?:group|parcel|package|agency|drop)|resupply|supply (?:flight|plane|ship|boat|drop)|grounded|delayed|"
     r"expedition|remote|no (?:cell|phone) (?:service|signal|reception)|no reception|lost (?:off|in|on|near|at)|"
-    r"under ?water|evacuat\w*|shelling|bombing|no shops|helicopter dropped|air ?drop)\b",
+    r"under ?water|evacuat\w*|shelling|bombing|no shops|helicopter dropped|air ?drop|no signal|(?:heli|helicopter|"
+    r"plane|boat|truck)\b[^.]{0,20}\b(?:can'?t|cannot|won'?t) (?:fly|come|land|get)|eruption|road (?:is )?closed|"
+    r"trail (?:is )?(?:cut|closed)|cut the trail|plb|at sea|longliner|trawler|offshore|broken (?:ankle|leg))\b",
     re.I,
 )
 _FOOD_SHORT = re.compile(
@@ -261,7 +302,8 @@ _FOOD_SHORT = re.compile(
     r"almost gone|nearly gone|finished)|ran out|run out|running out|almost gone|nearly gone|finished|"
     r"what'?s left|all that'?s left|all (?:we|i) (?:have|'?ve got)|only (?:\w+ ){0,3}left|finish|no food|"
     r"food for (?:\d+|one|two|a) days?|lost (?:most|all) of (?:our|my|the) (?:\w+ )?food|(?:soaked|mouldy|moldy|"
-    r"spoiled|ruined)|dropped (?:packets|food|boxes|parcels)|volunteers? (?:bring|brought)|distribution)\b",
+    r"spoiled|ruined)|dropped (?:packets|food|boxes|parcels)|volunteers? (?:bring|brought)|distribution|"
+    r"(?:are|is) gone|eaten all|only food left|or nothing)\b",
     re.I,
 )
 # The symptom comes after taking it ("been on it 5 days and threw up", "since I started it").
@@ -304,7 +346,7 @@ _NOT_BRANDS = {"I", "The", "A", "An", "My", "It", "This", "That", "Monday", "Tue
                "Friday", "Saturday", "Sunday", "Christmas", "Vegan", "Holiday", "Day"}  # fmt: skip
 # The user is the patient ("I'm in hospital", "my tablets"), whoever else the conversation names.
 _FIRST_PERSON = re.compile(
-    r"\b(i'?m on|i am on|i take|i'?m taking|i'?m in hospital|give me|gave me|prescribed me|put me on|sent me home|"
+    r"\b(i'?m on|i am on|i take|i'?m taking|i'?m in hospital|gave me|prescribed me|put me on|sent me home|"
     r"(?:start|started|placed) me on|i'?m having|i'?m booked|i was (?:prescribed|given|told|put)|having (?:a|my) "
     r"(?:\w+ ){0,2}(?:mastectomy|surgery|operation|transplant|replacement|reconstruction|procedure)|"
     r"my (?:\w+ ){0,2}(?:tablets|pills|capsules|medication|meds|insulin|"
@@ -319,7 +361,8 @@ _THEIR_DECISION = re.compile(
     r"one missing dose|can (?:i|we) (?:open|crush|split|mix|stir|dissolve|hide))\b",
     re.I,
 )
-_ADULT_WORDS = {"he": ("dad", "father", "husband", "grandpa", "grandfather", "brother", "uncle", "boyfriend", "son"),
+_ADULT_WORDS = {"he": ("dad", "father", "husband", "grandpa", "grandfather", "brother", "uncle", "boyfriend", "son",
+                       "pop", "pops", "grandad", "granddad", "papa"),
                 "she": ("mum", "mom", "mother", "wife", "grandma", "grandmother", "nan", "nana", "nani", "nanny",
                         "gran", "granny", "sister", "aunt", "auntie", "girlfriend")}  # fmt: skip
 _ANAPHYLAXIS = re.compile(r"\b(anaphyla\w*|epipens?|auto-?injectors?|adrenaline|epinephrine)\b", re.I)
@@ -394,16 +437,21 @@ def read_need(messages: list[dict[str, Any]], kb) -> HealthNeed | None:
     if not turns:
         return None
     text = "\n".join(turns)
-    urgent = bool(_URGENT.search(turns[-1]))
+    # Happening now, in the last turn or an earlier one ("hit by a car ... ok she said come now: how do I lift him?")
+    urgent = any(_URGENT.search(t) for t in turns[-3:]) and not any(_HYPOTHETICAL.search(t) for t in turns)
     anaphylaxis = bool(_ANAPHYLAXIS.search(text))
     conflict = bool(_CONFLICT.search(text))
     if urgent:
-        aid = [line for pattern, line in _FIRST_AID if pattern.search(turns[-1])]
-        # What one would give: honey, or the sweets at hand ("jellies with gelatine"), not every animal word.
-        given = [m.group(1).lower() for m in _GIVEN.finditer(turns[-1])]
-        pet_now = bool(_PET.search(turns[-1]) or re.search(rf"\b(?:{_PET_WORDS})\b", turns[-1], re.I))
+        now = "\n".join(turns[-3:])
+        serious = [line for pattern, line in _SERIOUS if pattern.search(now)][:1]
+        aid = serious + [line for pattern, line in _FIRST_AID if not serious and pattern.search(now)]
+        # What one would give, where it is the remedy: the sweets at hand for a hypo ("jellies with gelatine"), the
+        # honey poison control said to give for a swallowed battery; never the iron gummies a child swallowed.
+        remedy = re.search(r"hypo|sugar|glucose|meter|batter(?:y|ies)", now, re.I) and not re.search(r"\biron\b", now)
+        given = [m.group(1).lower() for m in _GIVEN.finditer(turns[-1])] if remedy else []
+        pet_now = bool(_PET.search(now) or re.search(rf"\b(?:{_PET_WORDS})\b", now, re.I))
         return HealthNeed("urgent", urgent=True, anaphylaxis=anaphylaxis, first_aid=aid[:2],
-                          conflict=conflict and not pet_now, foods=list(dict.fromkeys(given))[:1])  # fmt: skip
+                          conflict=conflict and not pet_now, foods=list(dict.fromkeys(given))[:2])  # fmt: skip
     if survival_need(turns):
         foods: list[str] = []  # in the user's own words: "the sardines and the beef chili"
         fishing = bool(_FISHING.search(text))
@@ -446,6 +494,8 @@ def read_need(messages: list[dict[str, Any]], kb) -> HealthNeed | None:
     if not (_CLINICIAN.search(text) or any(d or o for d, o in decided_or_offered)):
         return None  # "never took supplements, my tongue is sore": a symptom, not a treatment anyone is on
     child, pet, adult = _CHILD.search(text), _PET.search(text), _ADULT.search(text)
+    if adult and not _theirs(text, treatment):
+        adult = None  # "going to Accra to see my gran ... the travel clinic says the jab is mandatory": the user's
     if adult and not (child or pet) and not _FIRST_PERSON.search(text):
         if not (_THEIR_DECISION.search(turns[-1]) or (len(turns) > 1 and about_treatment(turns[-1]))):
             return None  # "my dad was prescribed statins: vegan dinners for him?" asks for dinners
@@ -524,8 +574,8 @@ def dish_asked(text: str) -> bool:
 
 
 def urgent(text: str) -> bool:
-    """Something is happening now that needs emergency services."""
-    return bool(_URGENT.search(text))
+    """Something is happening now that needs emergency services (not in a story or a game)."""
+    return bool(_URGENT.search(text)) and not _HYPOTHETICAL.search(text)
 
 
 def treatment_need(text: str) -> bool:
@@ -547,7 +597,8 @@ def _brand(text: str) -> str | None:
 
 _FOLLOW_UP = re.compile(
     r"\b(doses?|dosing|the plan|(?:4|3):1|ratio|side effects?|prescription|(?:take|taking|give|giving) (?:it|them)|"
-    r"the (?:pens?|caps|capsules?|tablets?|pills?|injections?|shots?|chewables|dressings?|spacer|inhaler)|myself|"
+    r"the (?:pens?|caps|capsules?|tablets?|pills?|injections?|shots?|chewables?|chew|dressings?|spacer|inhaler|"
+    r"spray|drops|cream|balm|ointment)|myself|"
     r"ourselves|on (?:my|our) own|how often should (?:it|they|i|we)|watch for|open the|crush|stir it|mix it)\b",
     re.I,
 )
@@ -574,7 +625,7 @@ def _treatment(turns: list[str]) -> tuple[str | None, str]:
             name = re.sub(r"\s+\d.*$", "", put_on.group("name"))  # "amlodipine 5mg daily" -> "amlodipine"
             # "put me on a high-protein diet": what to eat, not a medicine
             if name.lower() not in _NOT_NAMES and not re.search(
-                r"\b(?:diet|protein|shakes?|foods?|meals?)\b", name, re.I
+                r"\b(?:diet|protein|shakes?|foods?|meals?|fodmap|low)\b", name, re.I
             ):
                 return name, "medicine"
         found = []
@@ -603,8 +654,8 @@ def _treatment(turns: list[str]) -> tuple[str | None, str]:
             # The one a prescribing or offering phrase is about ("they'd use a biological mesh to support the
             # implant"), else the first named one.
             cues = [c.end() for r in (_DECIDED, _OFFERED) for c in r.finditer(turn)]
-            after = [(f[3] - c, f) for f in found for c in cues if 0 <= f[3] - c <= 60]
             named = [f for f in found if f[2]]
+            after = [(f[3] - c, f) for f in (named or found) for c in cues if 0 <= f[3] - c <= 60]
             name, kind = (min(after)[1] if after else (named or found)[0])[:2]
             return name, kind
     return None, "medicine"
@@ -613,6 +664,15 @@ def _treatment(turns: list[str]) -> tuple[str | None, str]:
 _SUBSTITUTE_BEFORE = re.compile(r"\b(?:just use|just take|switch (?:\w+ )?to|swap (?:\w+ )?for|replace (?:\w+ )?with|"
                                 r"and (?:take|use))\b[^.?!,]*$", re.I)  # fmt: skip
 _SUBSTITUTE_AFTER = re.compile(r"\s+instead\b", re.I)
+
+
+def _theirs(text: str, treatment: str) -> bool:
+    """A sentence that names the treatment or a prescribing phrase also names the relative, or he or she."""
+    for sentence in re.split(r"(?<=[.!?;])\s+|\n+| - ", text):
+        about = treatment.lower() in sentence.lower() or _DECIDED.search(sentence) or _OFFERED.search(sentence)
+        if about and (_ADULT.search(sentence) or re.search(r"\b(?:he|she|him|her|his)\b", sentence, re.I)):
+            return True
+    return False
 
 
 def _is_fish(kb, word: str) -> bool:
@@ -639,7 +699,7 @@ def health_answer(need: HealthNeed) -> str:
 def _urgent(need: HealthNeed) -> str:
     # First aid first where it says whom to call and when; otherwise the call first.
     parts = list(need.first_aid)
-    if not any(re.search(r"\bcall\b", line, re.I) for line in parts):
+    if not any(re.search(r"\b(?:call|vet)\b", line, re.I) for line in parts):
         parts.insert(0, "Call emergency services now (911, 999, 112 or 000) and tell them what is happening.")
     if need.conflict:
         # "Use the honey", but never what the first aid itself says to keep off ("don't put butter on it").

@@ -169,7 +169,7 @@ class Rails:
         turns = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
         if situation in ("general", "request", "is_it_vegan") and (
             treatment_need(turns[-1])
-            or urgent(turns[-1])
+            or any(urgent(t) for t in turns[-3:])
             or survival_need(turns)
             or (situation == "general" and turns and treatment_need(turns[0]))
         ):
@@ -377,7 +377,7 @@ class Rails:
         turns = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
         own_need = (
             self.reader.situation(messages[-1:]) == "medical_survival"
-            or urgent(asked)
+            or any(urgent(t) for t in turns[-3:])
             or about_treatment(asked)
             or treatment_need(asked)
             or survival_need(turns)
