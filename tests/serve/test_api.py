@@ -275,6 +275,8 @@ def test_a_survival_or_treatment_need_is_answered_by_the_server_from_the_policy_
     streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
         model="guarded", messages=[{"role": "user", "content": stranded}], stream=True) if c.choices)  # fmt: skip
     assert streamed == text and len(upstream.app.state.seen) == asked  # the model was not asked
+    metrics = httpx.get(f"{srv.url.removesuffix('/v1')}/metrics").text
+    assert 'findings_total{action="vetted",kind="health_answer",principle="medical_and_survival"}' in metrics
     with guarded(upstream, health_answers="model") as model_answers:
         resp = ask(model_answers, stranded)
         assert resp.choices[0].message.content.startswith("Eat the tuna now") and rails_of(resp) == []

@@ -464,6 +464,7 @@ async def _complete(call: _Call, backend, rails, metrics: Metrics, index: int, c
     """One choice, non-streamed: generate, let the rails check it, act on what they find."""
     if call.answer is not None:
         text, event = call.answer
+        metrics.findings.labels(event["kind"], event["principle"] or "none", event["action"]).inc()
         return {"text": text, "finish_reason": "stop", "tokens": 0, "rails": [event]}
     deadline = time.monotonic() + config.request_timeout_s
     comp = await backend.generate(call.conversation, _seeded(call.decoding, index), call.req.stops(), None, deadline)
@@ -585,6 +586,7 @@ async def _stream(call: _Call, backend, rails, metrics: Metrics, config: ServeCo
     try:
         if call.answer is not None:
             text, event = call.answer
+            metrics.findings.labels(event["kind"], event["principle"] or "none", event["action"]).inc()
             sent.append(text)
             yield _chunk(call, model_id, {"content": text})
             events = [event]
