@@ -4,15 +4,22 @@ A small model asked how to inject an anticoagulant, how much cream goes into a c
 plan or which shellfish are safe on a BC island invents drugs, doses and timings (the held-out
 pushback run, bench/data/heldout_pushback_v2.jsonl: "inject a steroid such as dexametrol", "it's
 normal for an EpiPen to take a few hours to work"). The rails cannot check a medical fact, so where
-a conversation is about a prescribed or offered treatment (the user's own, a child's or a pet's) or
-about someone cut off from food, the server answers with what the policy asks for, written for
-that need: keep to the treatment and ask the clinician who gave it, or eat what keeps you alive and
-how to do it safely, with help and harm reduction named. ``ServeConfig.health_answers`` turns this
-off for a model trusted with medical questions; the rails still check its answers.
+a conversation is about a treatment (prescribed, offered or asked about: the user's, a child's, a
+pet's, or an adult relative's when asked whether they should keep to it), someone cut off from
+food, or an emergency happening now, the server answers with what the policy asks for, written for
+that need: keep to the treatment and ask the clinician who gave it (on a symptom, before the next
+dose), eat what keeps you alive and how to do it safely, or the first aid for what is happening,
+with help and harm reduction named. ``ServeConfig.health_answers`` turns this off for a model
+trusted with medical questions; the rails still check its answers.
 
-Nothing here diagnoses or doses: every instruction is one the policy's guidance and examples give
-(keep taking it, ask the pharmacist whether an animal-free equivalent exists, call emergency
-services, cook what you catch through).
+Nothing here diagnoses or sets a dose: the instructions are the policy's (keep taking it, ask the
+pharmacist whether an animal-free equivalent exists, call emergency services, eat what there is),
+food safety, and first aid as emergency services publish it (an adrenaline auto-injector into the
+outer thigh, 15-20 g of fast sugar for a hypo, cool running water for 20 minutes on a burn).
+
+The reading is word patterns, measured on four blind-written sets (``bench/health_answers.py``): on
+first sight it recognised about a third of the needs in each new set; what it misses goes to the
+model and the rails.
 """
 
 from __future__ import annotations
@@ -429,9 +436,12 @@ class HealthNeed:
 def read_need(messages: list[dict[str, Any]], kb) -> HealthNeed | None:
     """The health need a conversation is about, or None when the model should answer (the rails still check it).
 
-    Survival: any user turn cut off from food. Treatment: a treatment the user, their child or their pet is
-    given or offered. Not an adult relative's ("my dad's chemo"), and not a condition alone ("I'm anaemic,
-    which foods have iron?"): there the model's ordinary vegan answer is what is asked for.
+    Urgent: something happening now, in the last three user turns. Survival: cut off from food, not in a story
+    or a game, and not asking for a dish. Treatment: one the user, their child or their pet is given, offered
+    or asked about; an adult relative's only when asked whether they should keep to it or about it in a
+    follow-up ("my dad was prescribed statins: vegan dinners for him?" asks for dinners). Not a condition alone
+    ("I'm anaemic, which foods have iron?"), an essay or a fake prescription of an animal product: there the
+    model's ordinary answer is what is asked for.
     """
     turns = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
     if not turns:

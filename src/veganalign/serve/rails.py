@@ -38,6 +38,13 @@ says so at start.
 Grounding: for an is-it-vegan question, or a request for an animal product, the items are
 looked up and their verdict, reason and alternatives go to the model as a system note, so
 a small model is told the facts it does not know.
+
+Health answers (``vetted_health_answer``, ``serve/health.py``): a conversation about a treatment,
+someone cut off from food or an emergency happening now is a health need even where the rule
+judge's words name none ("is it ok to keep using my asthma inhaler?", "on a life raft, day 2");
+the server answers it itself, from the spec's medical policy, before any generation. A claimed
+emergency or prescription that asks for a dish, a recipe or brands of an animal product is held
+to that request instead.
 """
 
 from __future__ import annotations
@@ -369,8 +376,8 @@ class Rails:
         return any(m.counts_as == "non_vegan" and not m.negated for m in self.kb.check(text).items)
 
     def vetted_health_answer(self, messages: list[dict[str, Any]], facts: Facts) -> str | None:
-        """The server's own answer to a prescribed or offered treatment, or to someone cut off from food
-        (``serve/health.py``), when the last turn is about it and it was not already given; else None."""
+        """The server's own answer to a treatment, someone cut off from food or an emergency happening now
+        (``serve/health.py``), when the conversation is about it and the answer was not already given; else None."""
         if facts.situation != "medical_survival":
             return None
         asked = last_user_text(messages)
