@@ -269,8 +269,9 @@ def test_a_survival_or_treatment_need_is_answered_by_the_server_from_the_policy_
     resp = ask(srv, stranded)
     text = resp.choices[0].message.content
     assert text.startswith("Eat the canned tuna: staying alive") and "as far as is possible and practicable" in text
+    detail = "a treatment, survival or emergency need, answered from the spec's policy"
     assert rails_of(resp) == [{"kind": "health_answer", "action": "vetted", "principle": "medical_and_survival",
-                               "detail": "a treatment or survival need, answered from the spec's policy"}]  # fmt: skip
+                               "detail": detail}]  # fmt: skip
     client = OpenAI(base_url=srv.url, api_key=KEY, max_retries=0)
     streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
         model="guarded", messages=[{"role": "user", "content": stranded}], stream=True) if c.choices)  # fmt: skip

@@ -454,8 +454,8 @@ def _own_answer(messages, facts, rails, config: ServeConfig) -> tuple[str, dict[
     if config.health_answers == "vetted" and rule:
         vetted = rails.vetted_health_answer(messages, facts)
         if vetted is not None:
-            return vetted, {"kind": "health_answer", "action": "vetted", "principle": rule,
-                            "detail": "a treatment or survival need, answered from the spec's policy"}  # fmt: skip
+            detail = "a treatment, survival or emergency need, answered from the spec's policy"
+            return vetted, {"kind": "health_answer", "action": "vetted", "principle": rule, "detail": detail}
     return None
 
 
