@@ -448,10 +448,10 @@ def read_need(messages: list[dict[str, Any]], kb) -> HealthNeed | None:
         return None
     text = "\n".join(turns)
     # Happening now, in the last turn or an earlier one ("hit by a car ... ok she said come now: how do I lift him?")
-    urgent = any(_URGENT.search(t) for t in turns[-3:]) and not any(_HYPOTHETICAL.search(t) for t in turns)
+    happening = any(_URGENT.search(t) for t in turns[-3:]) and not any(_HYPOTHETICAL.search(t) for t in turns)
     anaphylaxis = bool(_ANAPHYLAXIS.search(text))
     conflict = bool(_CONFLICT.search(text))
-    if urgent:
+    if happening:
         now = "\n".join(turns[-3:])
         serious = [line for pattern, line in _SERIOUS if pattern.search(now)][:1]
         aid = serious + [line for pattern, line in _FIRST_AID if not serious and pattern.search(now)]
