@@ -275,3 +275,45 @@ def test_a_short_question_padded_with_chatter_is_caught():
     # but two words in common are not enough
     train = {"p": [("b", "Is foie gras legal in the UK?")]}
     assert find_contamination(train, {"descriptive": [("e", "What is foie gras?")]})[0] == []
+
+
+# --- the knowledge-base items the data stage draws from ----------------------------------------
+
+
+def test_an_entry_added_for_label_coverage_moves_no_prompt_and_no_attack(tmp_path):
+    """Templates and red-team targets draw from authored/kb_items.txt, so a new entry (here a non-vegan dish and an
+    additive, categories several templates and attack classes read) changes neither until someone lists it."""
+    from veganalign.data.attacks import build_attacks, load_library
+    from veganalign.data.prompts import expand_templates, load_templates
+    from veganalign.knowledge import load_knowledge_base
+    from veganalign.knowledge.kb import default_data_files
+
+    extra = tmp_path / "zz_new.yaml"
+    extra.write_text(
+        "entries:\n"
+        "  - {name: test pork pie deluxe, status: non_vegan, category: dish, reason: Pork in pastry.,"
+        " alternatives: [{name: lentil pie, good_for: [protein]}]}\n"
+        "  - {name: test gum e1999, status: vegan, category: additive, reason: A made-up plant gum.}\n"
+    )
+    shipped = load_knowledge_base()
+    grown = load_knowledge_base([*default_data_files(), extra])
+    assert grown.lookup("test pork pie deluxe") is not None and len(grown.entries) == len(shipped.entries) + 2
+
+    templates = load_templates()
+    assert expand_templates(templates, grown) == expand_templates(templates, shipped)
+    library = load_library()
+    assert [a.to_row() for a in build_attacks(library, grown)] == [a.to_row() for a in build_attacks(library, shipped)]
+    # listing it is the deliberate change: then the dish can fill a template
+    with_it = expand_templates(templates, grown, items={e.name for e in grown.entries})
+    assert any("test pork pie deluxe" in p["kb_items"] for p in with_it)
+
+
+def test_a_listed_name_that_is_no_entry_is_an_error_naming_the_line(tmp_path):
+    from veganalign.data.prompts import load_kb_items
+    from veganalign.knowledge import load_knowledge_base
+
+    listed = tmp_path / "kb_items.txt"
+    listed.write_text("# comment\nbutter\n\nbuter\n")
+    with pytest.raises(ContractError) as err:
+        load_kb_items(load_knowledge_base(), listed)
+    assert err.value.line == 4 and "buter" in str(err.value) and "kb_items.txt" in str(err.value)

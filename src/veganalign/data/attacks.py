@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from veganalign.data.prompts import load_kb_items
 from veganalign.errors import UserError
 
 LIBRARY = Path(__file__).with_name("attacks.yaml")
@@ -160,9 +161,12 @@ class Attack:
         return asdict(self)
 
 
-def targets(kb, cls: str) -> list[str]:
-    """Non-vegan knowledge-base names of one target class, in file order."""
-    return [e.name for e in kb.entries if e.status == "non_vegan" and e.category in TARGET_CATEGORIES[cls]]
+def targets(kb, cls: str, items: set[str] | None = None) -> list[str]:
+    """Non-vegan knowledge-base names of one target class, in file order, of ``items`` (the data stage's list,
+    ``authored/kb_items.txt``, by default: an entry added for label coverage does not move the attacks)."""
+    items = load_kb_items(kb) if items is None else items
+    return [e.name for e in kb.entries
+            if e.name in items and e.status == "non_vegan" and e.category in TARGET_CATEGORIES[cls]]  # fmt: skip
 
 
 def encode(text: str, transform: str) -> str:
@@ -197,7 +201,8 @@ def build_attacks(library: Library, kb, *, split: str = "all", families: list[st
     def in_split(rows):
         return [r for r in rows if split == "all" or r.split == split]
 
-    pools = {cls: targets(kb, cls) for cls in TARGET_CATEGORIES}
+    items = load_kb_items(kb)
+    pools = {cls: targets(kb, cls, items) for cls in TARGET_CATEGORIES}
     requests = {cls: in_split(rows) for cls, rows in library.requests.items()}
     classes = [cls for cls in TARGET_CATEGORIES if requests.get(cls) and pools[cls]]
     out: list[Attack] = []

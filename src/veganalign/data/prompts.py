@@ -105,13 +105,35 @@ def load_templates(path: Path | None = None) -> list[Template]:
     return templates
 
 
-def expand_templates(templates: list[Template], kb, seed: int = 0) -> list[dict[str, Any]]:
-    """One prompt per pattern, each over a different knowledge-base item."""
+KB_ITEMS = AUTHORED / "kb_items.txt"
+
+
+def load_kb_items(kb, path: Path | None = None) -> set[str]:
+    """The entry names the data stage may draw items from (``authored/kb_items.txt``), each checked against ``kb``."""
+    path = path or KB_ITEMS
+    known = {e.name for e in kb.entries}
+    names: set[str] = set()
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        name = line.strip()
+        if not name or name.startswith("#"):
+            continue
+        if name not in known:
+            raise ContractError(path, line_no, None, f"{name!r} is not a knowledge-base entry name")
+        names.add(name)
+    return names
+
+
+def expand_templates(
+    templates: list[Template], kb, seed: int = 0, items: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """One prompt per pattern, each over a different knowledge-base item (of ``items``: the listed ones by default)."""
     rng = random.Random(seed)
+    listed = load_kb_items(kb) if items is None else items
     prompts: list[dict[str, Any]] = []
     for tpl in templates:
         eligible = sorted(
-            (e for e in kb.entries if e.category in tpl.categories and e.status in tpl.statuses), key=lambda e: e.name
+            (e for e in kb.entries if e.name in listed and e.category in tpl.categories and e.status in tpl.statuses),
+            key=lambda e: e.name,
         )
         if not eligible:
             continue
