@@ -308,3 +308,29 @@ def test_a_second_set_of_labels_written_outside_the_project() -> None:
     cases = _frozen_labels(OUTSIDE_LABELS_2, sha256_prefix="bd272db1")
     assert Counter(c["expected"] for c in cases) == {"vegan": 30, "non_vegan": 30, "maybe": 20}
     _assert_read_right(cases, at_least=78)
+
+
+OUTSIDE_LABELS_3 = Path(__file__).with_name("outside_labels_3.jsonl")
+
+
+def test_a_third_set_of_labels_written_outside_the_project() -> None:
+    """80 more English labels written blind by a helper that read nothing of this project (2026-12-08), weighted to
+    vitamin- and mineral-fortified foods, supplements, INCI cosmetics, drinks, clothing and names that sound animal,
+    frozen (sha256 8e759cfe...) before anything ran on them (docs/knowledge.md).
+
+    The knowledge base as it stood read 66 right, with 392 label items it did not know and six vegan labels called
+    non_vegan; 69 with the vitamins, minerals, E-numbers, INCI names and plant foods added without reading the set
+    (236 items unknown); 77 after the general fixes that run found. Left: two vegan labels whose directions name what
+    they replace ("use just like honey in tea", "in place of buttermilk in pancakes") read non_vegan, and a
+    "plant-based" burger whose natural flavours the project's stance takes as settled.
+    """
+    from veganalign.knowledge import check
+
+    cases = _frozen_labels(OUTSIDE_LABELS_3, sha256_prefix="8e759cfe")
+    assert Counter(c["expected"] for c in cases) == {"vegan": 30, "non_vegan": 30, "maybe": 20}
+    said = {c["id"]: check(c["text"]).verdict for c in cases}
+    right = [c["id"] for c in cases if said[c["id"]] == c["expected"]]
+    assert len(right) >= 77, [(c["id"], c["expected"], said[c["id"]]) for c in cases if c["id"] not in right]
+    swapped = {c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}}
+    assert swapped <= {"lbl4-002", "lbl4-076"}, swapped
+    assert all(said[c["id"]] != "vegan" for c in cases if c["expected"] == "non_vegan")

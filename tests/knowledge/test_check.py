@@ -484,3 +484,97 @@ def test_labels_in_other_languages(text: str, expected: str) -> None:
 )
 def test_label_conventions_found_by_outside_labels(text: str, expected: str) -> None:
     assert check(text).verdict == expected
+
+
+# --- found by the third outside label set (2026-12-08) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "item", "found"),
+    [
+        ("Let the sauce cool down, then serve.", "down", False),
+        ("Store lying down, away from light.", "down", False),
+        ("slow down and break down the onions", "down", False),
+        ("a down jacket for winter", "down", True),
+        ("Fill: 90% down, 10% feathers", "down", True),
+        ("Is down vegan?", "down", True),
+        ("Shade 212 Coral Reef, 13.5 ml", "coral", False),
+        ("a necklace of coral beads", "coral", True),
+    ],
+)
+def test_an_everyday_word_is_an_animal_product_only_in_its_context(text: str, item: str, found: bool) -> None:
+    assert (item in [i.name for i in check(text).items]) is found
+
+
+def test_an_allergen_list_is_negated_through_the_words_it_does_not_know() -> None:
+    result = check("Contains no wheat, gluten, soy, milk, egg, fish or shellfish.")
+    assert result.verdict != "non_vegan" and all(i.negated for i in result.items)
+    led = check("Free from gluten, sulphites, milk and egg")
+    assert {i.name for i in led.items if i.negated} >= {"milk", "egg"} and led.verdict != "non_vegan"
+    # a list that goes on after "but" is not negated
+    assert check("No gluten, but contains milk.").verdict == "non_vegan"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Not fined - vegan friendly.", "vegan"),  # the "not" is the fining's
+        ("Not suitable for vegetarians or vegans.", "non_vegan"),
+        ("Unsuitable for vegetarians or vegans", "non_vegan"),
+        ("This is not strictly vegan.", "non_vegan"),
+    ],
+)
+def test_a_negated_claim_has_only_claim_words_between(text: str, expected: str) -> None:
+    assert check(text).verdict == expected
+
+
+def test_an_animal_food_in_a_product_name_that_a_known_list_lacks_is_a_maybe() -> None:
+    styled = check("Chocolate Cream Biscuits, 300 g. Ingredients: Wheat Flour, Sugar, Palm Oil, Salt.")
+    assert styled.verdict == "maybe" and "cream" in styled.summary
+    # a list part we cannot read may be the animal ingredient by another name
+    unread = check("Prosciutto cotto, 100 g. Ingredienti: coscia di suino, sale, destrosio.")
+    assert unread.verdict in ("non_vegan", "maybe")
+    assert check("Honey Roasted Peanuts. Ingredients: peanuts, sugar, qwertyx.").verdict == "non_vegan"
+    assert check("Butter Cookies. Ingredients: flour, sugar, butter (milk).").verdict == "non_vegan"
+
+
+def test_directions_and_care_lines_are_no_ingredients() -> None:
+    result = check(
+        "Ingredients: oats, rice flour, salt. Store in a cool, dry place. Once opened, use within 5 days. "
+        "Made in Portugal."
+    )
+    assert result.verdict == "vegan" and result.unknown_terms == []
+    hoodie = check(
+        "Unisex Hoodie. Body: 60% Cotton, 40% Recycled Polyester. Machine wash 30 °C, tumble dry low. "
+        "Do not bleach. Made in Pakistan."
+    )
+    assert hoodie.verdict == "vegan"
+
+
+def test_an_unknown_part_is_reported_with_its_brackets_closed() -> None:
+    result = check("oats, salt, blorp (fizzle wump), sugar")
+    assert "blorp (fizzle wump)" in result.unknown_terms
+
+
+def test_a_name_with_its_own_code_in_brackets_stays_what_the_name_is() -> None:
+    assert check("Polysorbate 60 (E435)").verdict == "maybe"
+
+
+def test_fortified_foods_and_supplements_are_read_to_the_last_vitamin() -> None:
+    cereal = check(
+        "Ingredients: enriched flour (wheat flour, niacin, reduced iron, thiamine mononitrate, riboflavin, folic "
+        "acid), beet sugar, salt, tripotassium phosphate. Vitamins and minerals: zinc oxide, vitamin B6 (pyridoxine "
+        "hydrochloride), biotin, calcium pantothenate, potassium iodide, magnesium oxide, ferrous fumarate."
+    )
+    assert cereal.verdict == "vegan" and cereal.unknown_terms == []
+    assert [i.name for i in check("dl-alpha tocopheryl acetate").items] != ["cellulose acetate"]
+    assert check("heme iron polypeptide").verdict == "non_vegan"
+
+
+def test_in_place_of_names_what_is_replaced() -> None:
+    assert check("Use 1:1 in place of buttermilk.").verdict != "non_vegan"
+
+
+def test_organic_said_after_the_noun_in_other_languages() -> None:
+    assert check("sucre de canne biologique").verdict == "vegan"
+    assert check("zucchero di canna biologico").verdict == "vegan"

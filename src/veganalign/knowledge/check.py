@@ -44,7 +44,7 @@ from itertools import repeat
 from typing import Any, Literal
 
 from veganalign.errors import UserError
-from veganalign.knowledge.schema import Alternative, Entry, Lexicon, Status, Template, parse_template
+from veganalign.knowledge.schema import FOOD_CATEGORIES, Alternative, Entry, Lexicon, Status, Template, parse_template
 
 Verdict = Literal["non_vegan", "maybe", "vegan", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("non_vegan", "maybe", "vegan", "unknown")
@@ -339,6 +339,8 @@ class Vocabulary:
         # The headers that open the ingredient list itself; "Contains: MILK" is an allergen line.
         self.list_headers = self.header_words - {"contains", "allergens"}
         self.statement_words = frozenset(lx.statement_words)
+        self.statement_leads = frozenset(lx.statement_leads)
+        self.bare_word_contexts = {word: frozenset(near) for word, near in lx.bare_word_contexts.items()}
         # negation: "free" is the matcher's own ("free from X", "X-free")
         self.negators = frozenset(lx.negators)
         self.negation_words = self.negators | {"free"}
@@ -639,7 +641,7 @@ class Matcher:
     def _check(self, text: str) -> CheckResult:
         vocab = self.vocabulary
         toks = tokenize(text, vocab.spelling)
-        hits = self._match(toks)
+        hits = _everyday_words(toks, self._match(toks), vocab)
         sentence, questions = _sentences(toks)
         owner = [-1] * len(toks.words)
         for h_idx, hit in enumerate(hits):
@@ -865,14 +867,21 @@ def _sentences(toks: Tokens) -> tuple[list[int], set[int]]:
 def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
     """A dish or a maybe named before an ingredient list's header is the product's name: "Pesto. Ingredients: basil,
     sunflower oil, pine nuts" is this pesto, and its list decides, not what a pesto usually holds ("Bread.
-    Ingredients: ..." likewise). A meat, milk or material named there is an ingredient wherever it stands, and a
-    wine's or beer's fining never shows in its list."""
+    Ingredients: ..." likewise). A wine's or beer's fining never shows in its list.
+
+    A meat, milk or other animal food named there is an ingredient unless the list names nothing non-vegan: then
+    the name may be a style ("Chocolate Cream Biscuits. Ingredients: wheat flour, sugar, palm oil ...") or the list
+    may call it something we do not know, so it is a maybe. A material is an ingredient wherever it stands."""
     doubts = vocab.processing_doubts
     named = [
         hit
         for hit in hits
         if hit.counts_as is not None
-        and (hit.entry.category == "dish" or (hit.counts_as == "maybe" and hit.entry.name not in doubts))
+        and (
+            hit.entry.category == "dish"
+            or (hit.counts_as == "maybe" and hit.entry.name not in doubts)
+            or (hit.counts_as == "non_vegan" and hit.entry.category in FOOD_CATEGORIES)
+        )
     ]
     if not named:  # most texts: no need to look for a header
         return
@@ -881,10 +890,26 @@ def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
     header = next((i for i in range(len(words) - 1) if words[i] in vocab.list_headers and ":" in gaps[i + 1]), None)
     if not header:
         return
+    # The list vouches for a name only when it names nothing non-vegan and we know every part of it: "Prosciutto
+    # cotto. Ingredienti: coscia di suino, ..." lists the pork in words we do not read.
+    owned = {i for h in hits for i in range(h.s, h.e)}
+    parts = [(s, e) for s, e in _list_parts(toks, vocab) if s >= header]
+    vouches = (
+        len(parts) >= 2
+        and all(owned.intersection(range(s, e)) for s, e in parts)
+        and not any(h.s >= header and h.counts_as == "non_vegan" for h in hits)
+    )
+    sentence_of = _sentences(toks)[0]
     for hit in named:
-        if hit.e <= header:
+        if hit.e > header:
+            continue
+        if hit.entry.category == "dish" or hit.counts_as == "maybe":
             hit.counts_as = None
             hit.note = "the product's name: its ingredient list decides"
+        elif vouches and sentence_of.count(sentence_of[hit.s]) > hit.e - hit.s:  # not the whole name: "Milk chocolate."
+            hit.counts_as = "maybe"
+            hit.note = "named in the product's name but not in its ingredient list: a style name, or listed as "
+            hit.note += "something unknown here"
 
 
 def _mark_may_contain(toks: Tokens, hits: list[_Hit], owner: list[int], vocab: Vocabulary) -> None:
@@ -947,6 +972,29 @@ def _is_warning_start(words: list[str], gaps: list[str], i: int, vocab: Vocabula
     return False
 
 
+def _everyday_words(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> list[_Hit]:
+    """Hits on a bare everyday word ("down", "coral") kept only beside one of its context words, or after an
+    amount in percent ("100% down"): "let it cool down" and "Shade 212 Coral" name no animal product."""
+    contexts = vocab.bare_word_contexts
+    words, gaps = toks.words, toks.gaps
+    n = len(words)
+    kept = []
+    for hit in hits:
+        near = contexts.get(words[hit.s]) if hit.e - hit.s == 1 else None
+        if near is None:
+            kept.append(hit)
+            continue
+        before = [k for k in (hit.s - 1, hit.s - 2) if k >= 0]
+        before = before[: next((m for m, k in enumerate(before) if _STRONG.intersection(gaps[k + 1])), len(before))]
+        after = [k for k in (hit.s + 1, hit.s + 2) if k < n]
+        after = after[: next((m for m, k in enumerate(after) if _STRONG.intersection(gaps[k])), len(after))]
+        amount = bool(before) and before[0] == hit.s - 1 and (hit.s - 1) in toks.percents
+        alone = n == 1 or any(words[k] in vocab.claim_words for k in (*before, *after))  # "down", "is coral vegan?"
+        if amount or alone or any(words[k] in near for k in (*before, *after)):
+            kept.append(hit)
+    return kept
+
+
 def _negate(toks: Tokens, hits: list[_Hit], owner: list[int], sentence: list[int], vocab: Vocabulary) -> None:
     """ "no X", "without X or Y", "free from X, Y", "X-free", "X, Y and Z free"."""
     words, gaps = toks.words, toks.gaps
@@ -981,6 +1029,18 @@ def _negate_forward(
     n = len(words)
     if j >= n or gaps[j] not in ("", ":"):
         return
+    if owner[j] == -1:  # a list led by parts nothing matched: "free from gluten, sulphites, milk and egg"
+        k = _plain_part_end(words, gaps, owner, j, headers, first=True)
+        while k != j:
+            while k < n and gaps[k] in _CONTINUE_GAPS and owner[k] == -1 and words[k] in _LIST_CONNECTORS:
+                k += 1
+            if k < n and owner[k] != -1 and sentence[k] == sentence[j]:
+                j = k
+                break
+            after = _plain_part_end(words, gaps, owner, k, headers)
+            if after == k:
+                break
+            k = after
     fillers = 0
     while owner[j] == -1:  # "no added milk", "does not contain eggs"
         fillers += 1
@@ -996,10 +1056,35 @@ def _negate_forward(
         j = hit.e
         # The list goes on over "," "and" "or": "free from milk, eggs and honey". A colon
         # after it starts something else: "made without honey: oats, maple syrup".
-        while j < n and gaps[j] in _CONTINUE_GAPS and owner[j] == -1 and words[j] in _LIST_CONNECTORS:
-            j += 1
+        while True:
+            while j < n and gaps[j] in _CONTINUE_GAPS and owner[j] == -1 and words[j] in _LIST_CONNECTORS:
+                j += 1
+            # An allergen list names things we do not match ("contains no wheat, gluten, soy, milk"): a part of one
+            # or two plain words, itself listed, keeps the list going.
+            k = _plain_part_end(words, gaps, owner, j, headers)
+            if k == j or sentence[min(k, n - 1)] != sentence[hit.s]:
+                break
+            j = k
         if j >= n or owner[j] == -1 or gaps[j] not in _CONTINUE_GAPS or sentence[j] != sentence[hit.s]:
             return
+
+
+def _plain_part_end(
+    words: list[str], gaps: list[str], owner: list[int], j: int, headers: frozenset[str], first: bool = False
+) -> int:
+    """Where a list part of one or two unmatched words starting at ``j`` ends (at the next "," "/" "and" "or"),
+    or ``j`` when there is none. A part after the first follows a "," or "/"."""
+    n = len(words)
+    if j >= n or gaps[j] not in (("", ":") if first else (",", "/")) or owner[j] != -1:
+        return j
+    k = j
+    while k < n and k - j < 2 and owner[k] == -1 and (k == j or not gaps[k]):
+        if words[k] in _LIST_CONNECTORS or words[k] in headers or words[k] in ("but", "except", "only", "with"):
+            return j
+        k += 1
+    if k < n and (gaps[k] in (",", "/") or (not gaps[k] and words[k] in _LIST_CONNECTORS)):
+        return k
+    return j
 
 
 def _negate_backward(words: list[str], gaps: list[str], hits: list[_Hit], owner: list[int], k: int) -> None:
@@ -1265,7 +1350,9 @@ def _supersede_generic(
             inside = [h for h in later[:1] if h.s == j]
         else:
             continue
-        inside = [h for h in inside if not h.negated and not h.may_contain and h.entry.category != "practice"]
+        # "polysorbate 60 (E435)" restates the item's own code; it names no source
+        inside = [h for h in inside if not h.negated and not h.may_contain and h.entry.category != "practice"
+                  and h.entry is not first.entry]  # fmt: skip
         if inside:
             first.counts_as = None
             first.qualifier = "specified"
@@ -1420,13 +1507,22 @@ def _animal_free_claim(words: list[str], gaps: list[str], i: int, vocab: Vocabul
 
 
 def _negative_lead(words: list[str], gaps: list[str], i: int, vocab: Vocabulary) -> str | None:
-    """The "not"/"non"/"unsuitable" up to three words before a claim word, if any."""
+    """The "not"/"non"/"unsuitable" up to five words before a claim word, if any, with only claim words between
+    ("not suitable for vegetarians or vegans", "not strictly vegan"): "Not fined - vegan friendly" negates the
+    fining."""
     k = i - 1
-    while k >= max(0, i - 3) and not gaps[k + 1]:
+    while k >= max(0, i - 5) and not gaps[k + 1]:
         if words[k] in vocab.negative_claim_lead:
             return " ".join(words[k : i + 1])
+        if words[k] not in _CLAIM_BETWEEN:
+            return None
         k -= 1
     return None
+
+
+_CLAIM_BETWEEN = frozenset({"suitable", "for", "strictly", "fully", "entirely", "completely", "certified", "a", "an",
+                            "really", "truly", "100", "considered", "officially", "registered", "always", "all",
+                            "vegetarian", "vegetarians", "or", "and", "nor"})  # fmt: skip
 
 
 # --------------------------------------------------------------------------- verdict
@@ -1441,14 +1537,16 @@ def _result(
         (warnings if hit.may_contain else items).append(_item(text, toks, hit))
     unknown, covered = _coverage(text, toks, hits, vocab)
     verdict, summary = _verdict(items, positive, negative, covered)
-    if verdict == "unknown":
+    if verdict in ("unknown", "maybe"):
         # "honey-free flapjacks", "shellac-free nail polish": a product named by the animal
         # ingredient it is made without, and nothing else we know. Free of that one, yes; vegan,
-        # nobody has said.
+        # nobody has said. A product we know as a maybe ("honey-free granola") keeps its doubt, said beside.
         free_of = [h.entry.name for h in hits if h.freed and h.entry.status == "non_vegan" and not h.may_contain]
         named = {i for h in hits for i in range(h.s, h.e)}
         product = [w for i, w in enumerate(toks.words) if i not in named and w not in _FREE_WORDS]
-        if free_of and product:  # "egg-free" alone names no product: unknown
+        if free_of and verdict == "maybe":
+            summary = f"maybe: made without {_names(free_of)}; " + summary.removeprefix("maybe: ")
+        elif free_of and product:  # "egg-free" alone names no product: unknown
             verdict = "maybe"
             summary = f"maybe: made without {_names(free_of)}, but the text does not say what else it holds"
     return CheckResult(text, verdict, summary, items, warnings, unknown, claims)
@@ -1516,20 +1614,34 @@ def _coverage(text: str, toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> t
         while k < last and parts[k + 1][0] < hit.e:
             k += 1
             recognised.add(k)
-    unknown = [text[toks.starts[s] : toks.ends[e - 1]] for k, (s, e) in enumerate(parts) if k not in recognised]
+    unknown = [
+        _whole_part(text, toks.starts[s], toks.ends[e - 1]) for k, (s, e) in enumerate(parts) if k not in recognised
+    ]
     return unknown, len(recognised) >= MIN_LIST_COVERAGE * len(parts)
+
+
+def _whole_part(text: str, start: int, end: int) -> str:
+    """A list part from its first word to its last, with the brackets it opened closed: a part ends at a word, and
+    "vitamin B6 (pyridoxine hydrochloride" would otherwise be reported without its ")"."""
+    part = text[start:end]
+    missing = part.count("(") + part.count("[") - part.count(")") - part.count("]")
+    while missing > 0 and end < len(text) and text[end] in ")] %":
+        missing -= text[end] in ")]"
+        end += 1
+    return text[start:end].rstrip()
 
 
 def _list_parts(toks: Tokens, vocab: Vocabulary) -> list[tuple[int, int]]:
     """Top-level comma/semicolon separated word ranges, brackets kept inside their item."""
     words, gaps = toks.words, toks.gaps
     parts: list[tuple[int, int]] = []
+    sentence_starts = {0}  # parts that start a sentence (after "." ";" or a line break)
     depth = 0
     start = 0
     for i, gap in enumerate(gaps):
         if not gap:
             continue
-        split = False
+        split = ends = False
         for c in gap:
             if c in "([":
                 depth += 1
@@ -1537,18 +1649,28 @@ def _list_parts(toks: Tokens, vocab: Vocabulary) -> list[tuple[int, int]]:
                 depth = max(0, depth - 1)
             elif c in ",;\n." and depth == 0:
                 split = True
+                ends = ends or c != ","
         if split and i > start:
             parts.append((start, i))
             start = i
+            if ends:
+                sentence_starts.add(i)
     if words:
         parts.append((start, len(words)))
     cleaned = []
+    in_statement = False
     for s, e in parts:
+        in_statement = in_statement and s not in sentence_starts
         while s < e and words[s] in vocab.header_words:  # "Ingredients:" heads the first item
             s += 1
-        if s == e or not vocab.statement_words.isdisjoint(words[s:e]):
+        # A statement runs to its sentence's end: "Store in a cool, dry place", "Machine wash cold, tumble dry low".
+        if s == e or in_statement:
+            in_statement = s < e
             continue
-        if e - s <= 2 and words[s][0].isdigit():  # "(30%)", "2.5", "500 g": an amount, not an ingredient
+        if words[s] in vocab.statement_leads or not vocab.statement_words.isdisjoint(words[s:e]):
+            in_statement = words[s] in vocab.statement_leads or not vocab.statement_words.isdisjoint(words[s : s + 2])
+            continue
+        if e - s <= 3 and words[s][0].isdigit():  # "(30%)", "2.5", "500 g", "16 fl oz": an amount
             continue
         cleaned.append((s, e))
     return cleaned

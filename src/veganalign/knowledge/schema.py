@@ -34,6 +34,7 @@ Category = Literal[
     "animal_fat",
     "animal_derivative",  # gelatin, collagen, isinglass, bone char, rennet, ...
     "additive",  # food additives, with E-number where one exists
+    "nutrient",  # vitamins, minerals and their salts, as fortified foods and supplements list them
     "dish",  # named dishes whose standard recipe is (not) vegan
     "plant_food",  # vegan staples, including those people wrongly think are not vegan
     "material",  # textiles, leathers, jewellery, tableware
@@ -53,6 +54,7 @@ FOOD_CATEGORIES = {
     "animal_fat",
     "animal_derivative",
     "additive",
+    "nutrient",
     "dish",
     "plant_food",
 }
@@ -335,6 +337,8 @@ class Lexicon(BaseModel):
     additive_classes: Words
     header_words: Words
     statement_words: Words
+    statement_leads: Words
+    bare_word_contexts: dict[Word, Words]
     # negation
     negators: Words
     free_breakers: Words

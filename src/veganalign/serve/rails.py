@@ -125,7 +125,7 @@ class Finding:
 
 # Knowledge-base categories of things people eat (a material or a practice is not one).
 _FOOD_CATEGORIES = {"meat", "poultry", "fish", "seafood", "dairy", "egg", "bee_product", "animal_fat", "dish",
-                    "additive", "animal_derivative"}  # fmt: skip
+                    "additive", "nutrient", "animal_derivative"}  # fmt: skip
 
 
 @dataclass
