@@ -21,6 +21,12 @@ SHIPPED_FILES = {
     "materials.yaml",
     "plant_foods.yaml",
     "practices.yaml",
+    # 2026-12-08: label coverage
+    "additives_more.yaml",
+    "cosmetics_more.yaml",
+    "materials_extra.yaml",
+    "nutrients.yaml",
+    "plant_extra.yaml",
 }
 
 GOOD_ENTRY = """\
@@ -81,6 +87,16 @@ def test_all_three_statuses_and_every_category_family_present(kb: knowledge.Know
     assert {"meat", "dairy", "additive", "plant_food", "material", "practice", "dish"} <= {
         e.category for e in kb.entries
     }
+
+
+def test_the_nutrient_category_holds_only_vegan_entries(kb: knowledge.KnowledgeBase) -> None:
+    """The shipped spec maps no rule to `nutrient`: one that may come from an animal is an additive (or an animal
+    derivative), so that the rule judge can attribute an answer recommending it."""
+    from veganalign.spec import load_spec
+
+    nutrients = [e for e in kb.entries if e.category == "nutrient"]
+    assert len(nutrients) > 40 and all(e.status == "vegan" for e in nutrients)
+    assert "nutrient" not in load_spec().mappings.knowledge_categories
 
 
 def test_default_knowledge_base_is_cached(kb: knowledge.KnowledgeBase) -> None:

@@ -34,7 +34,7 @@ Category = Literal[
     "animal_fat",
     "animal_derivative",  # gelatin, collagen, isinglass, bone char, rennet, ...
     "additive",  # food additives, with E-number where one exists
-    "nutrient",  # vitamins, minerals and their salts, as fortified foods and supplements list them
+    "nutrient",  # vitamins, minerals and their salts with no animal source (tests/knowledge/test_kb.py)
     "dish",  # named dishes whose standard recipe is (not) vegan
     "plant_food",  # vegan staples, including those people wrongly think are not vegan
     "material",  # textiles, leathers, jewellery, tableware
