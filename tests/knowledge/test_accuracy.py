@@ -320,17 +320,37 @@ def test_a_third_set_of_labels_written_outside_the_project() -> None:
 
     The knowledge base as it stood read 66 right, with 392 label items it did not know and six vegan labels called
     non_vegan; 69 with the vitamins, minerals, E-numbers, INCI names and plant foods added without reading the set
-    (236 items unknown); 77 after the general fixes that run found. Left: two vegan labels whose directions name what
-    they replace ("use just like honey in tea", "in place of buttermilk in pancakes") read non_vegan, and a
-    "plant-based" burger whose natural flavours the project's stance takes as settled.
-    """
+    (236 items unknown); 77 after the general fixes that run found, 78 once "just like honey" reads as a comparison.
+    Left: a vegan label whose directions name the dishes it is used in ("in place of buttermilk in pancakes") reads
+    non_vegan, and a "plant-based" burger whose natural flavours the project's stance takes as settled."""
     from veganalign.knowledge import check
 
     cases = _frozen_labels(OUTSIDE_LABELS_3, sha256_prefix="8e759cfe")
     assert Counter(c["expected"] for c in cases) == {"vegan": 30, "non_vegan": 30, "maybe": 20}
     said = {c["id"]: check(c["text"]).verdict for c in cases}
     right = [c["id"] for c in cases if said[c["id"]] == c["expected"]]
-    assert len(right) >= 77, [(c["id"], c["expected"], said[c["id"]]) for c in cases if c["id"] not in right]
+    assert len(right) >= 78, [(c["id"], c["expected"], said[c["id"]]) for c in cases if c["id"] not in right]
     swapped = {c["id"] for c in cases if {c["expected"], said[c["id"]]} == {"vegan", "non_vegan"}}
-    assert swapped <= {"lbl4-002", "lbl4-076"}, swapped
+    assert swapped <= {"lbl4-002"}, swapped
     assert all(said[c["id"]] != "vegan" for c in cases if c["expected"] == "non_vegan")
+
+
+OUTSIDE_LISTS = Path(__file__).with_name("outside_ingredient_lists.jsonl")
+
+
+def test_ingredient_lists_written_outside_the_project() -> None:
+    """100 bare ingredient lists as a user pastes them (foods, drinks, supplements, cosmetics, household), written
+    blind by a helper that read nothing of this project (2026-12-08) and frozen (sha256 9e972b6c...).
+
+    The knowledge base read 93 right as it stood that morning (99 listed items unknown), 94 on this set's first run
+    (13 unknown), 98 after the fixes that run found: a component's amount before its own list ("Noodles (87%):
+    wheat flour, ..."), a beer's or a wine's list that never says beer or wine (malt, hops, yeast; grapes and sulphur
+    dioxide), "only naturally occurring sugars". Left: an algal-oil capsule's "(DHA, EPA)" and a beta-carotene
+    colour stay maybes (the data's stance on DHA and on beta-carotene beadlets).
+    """
+    from veganalign.knowledge import check
+
+    cases = _frozen_labels(OUTSIDE_LISTS, sha256_prefix="9e972b6c")
+    assert Counter(c["expected"] for c in cases) == {"vegan": 40, "non_vegan": 35, "maybe": 25}
+    _assert_read_right(cases, at_least=98)
+    assert sum(len(check(c["text"]).unknown_terms) for c in cases) <= 15

@@ -571,10 +571,43 @@ def test_fortified_foods_and_supplements_are_read_to_the_last_vitamin() -> None:
     assert check("heme iron polypeptide").verdict == "non_vegan"
 
 
-def test_in_place_of_names_what_is_replaced() -> None:
+def test_in_place_of_and_just_like_name_what_is_replaced() -> None:
     assert check("Use 1:1 in place of buttermilk.").verdict != "non_vegan"
+    assert check("Use just like honey in tea.").verdict != "non_vegan"
+    assert check("Tastes like bacon!").verdict != "non_vegan"
+    assert check("I would like bacon").verdict == "non_vegan"
 
 
 def test_organic_said_after_the_noun_in_other_languages() -> None:
     assert check("sucre de canne biologique").verdict == "vegan"
     assert check("zucchero di canna biologico").verdict == "vegan"
+
+
+def test_a_components_amount_before_its_own_list() -> None:
+    noodles = check(
+        "Noodles (87%): Wheat Flour, Palm Oil, Salt; Seasoning (13%): Salt, Soy Sauce Powder, Yeast Extract"
+    )
+    assert noodles.verdict == "vegan"
+    assert check("Noodles (87%): Wheat Flour, Egg, Salt; Seasoning: salt").verdict == "non_vegan"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Water, Malted BARLEY, Maize, Hops, Hop Extract, Yeast", "maybe"),  # a beer's list
+        ("Grapes, Tartaric Acid, Sulphur Dioxide. Contains SULPHITES.", "maybe"),  # a wine's
+        ("Water, barley malt, hops, yeast. Unfined.", "vegan"),
+        ("Water, barley malt, hops, yeast. Suitable for vegans.", "vegan"),
+        ("Valerian root, hops extract, lemon balm", "vegan"),  # hops without malt: a sleep aid
+        ("Raisins (grapes), sunflower oil, sulphur dioxide", "vegan"),
+    ],
+)
+def test_a_beer_or_wine_by_its_list_may_be_fined(text: str, expected: str) -> None:
+    assert check(text).verdict == expected
+
+
+def test_naturally_occurring_sugars_are_no_added_sugar() -> None:
+    juice = check(
+        "Pressed Apple Juice (45%), Banana Purée (25%), Lime Juice. Contains only naturally occurring sugars."
+    )
+    assert juice.verdict == "vegan"

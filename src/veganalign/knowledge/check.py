@@ -1198,6 +1198,8 @@ def _qualifier_before(
             return word, "vegan"
         if word in ("to", "for", "of") and k > 0 and not gaps[k] and words[k - 1] in vocab.alternative_to:
             return f"{words[k - 1]} {word}", "vegan"
+        if word == "like" and k > 0 and not gaps[k] and words[k - 1] in _LIKENESS:  # "use just like honey"
+            return f"{words[k - 1]} {word}", "vegan"
         if word == "based" and k > 0 and not gaps[k]:
             base = words[k - 1]
             prev_vegan = owner[k - 1] != -1 and hits[owner[k - 1]].entry.status == "vegan"
@@ -1222,6 +1224,9 @@ def _qualifier_before(
         k -= 1
     return None
 
+
+# Before "like" and an item, a comparison, not the item: "use just like honey", "tastes like bacon".
+_LIKENESS = frozenset({"just", "exactly", "tastes", "taste", "tasting", "looks", "feels", "smells", "cooks"})
 
 # Animal foods that English names with a compound noun ("cream cheese", "block butter",
 # "sour cream", "bacon cheeseburger"), so a qualifier ahead of the compound is the item's.
@@ -1342,6 +1347,11 @@ def _supersede_generic(
         elif gaps[j] == "(" and words[j] not in vocab.allergen_note:
             close = _bracket_end(gaps, j)
             inside = [h for h in later if j <= h.s < close]
+            if not inside and close < n and ":" in gaps[close] and all(w[0].isdigit() for w in words[j:close]):
+                # "Noodles (87%): Wheat Flour, Palm Oil, ...": an amount, then the component's own list
+                inside = [h for h in later if h.s >= close and sentence[h.s] == sentence[close]]
+                if len(inside) < 2:
+                    continue
             if not is_maybe and len(inside) < 2:
                 continue  # "pizza (mushroom)" names a topping, not the recipe
         elif gaps[j] == ":" and is_dish:
@@ -1549,7 +1559,28 @@ def _result(
         elif free_of and product:  # "egg-free" alone names no product: unknown
             verdict = "maybe"
             summary = f"maybe: made without {_names(free_of)}, but the text does not say what else it holds"
+    if verdict == "vegan" and not positive:
+        drink = _drink_by_recipe(items, toks.words, vocab)
+        if drink:
+            verdict = "maybe"
+            summary = (f"maybe: {drink} may be fined with isinglass, gelatin, casein or egg white, which no label "
+                       "lists; 'unfined' or a vegan claim settles it")  # fmt: skip
     return CheckResult(text, verdict, summary, items, warnings, unknown, claims)
+
+
+def _drink_by_recipe(items: list[MatchedItem], words: list[str], vocab: Vocabulary) -> str | None:
+    """A list that is a beer's or a wine's without naming it: malt, hops and yeast; grapes and sulphur dioxide."""
+    names = {i.name for i in items if i.counts_as is not None}
+    settled = set().union(*(settled_by for settled_by, _, _ in vocab.processing_doubts.values()))
+    if settled.intersection(words):  # "unfined"
+        return None
+    if {"hops", "yeast"} <= names and names & {"barley", "wheat", "malt extract"}:
+        return "malt, hops and yeast make a beer, and beer"
+    counted = [i for i in items if i.counts_as is not None]
+    grapes = bool(counted) and counted[0].text.lower().startswith("grape") and "juice" not in counted[0].text.lower()
+    if grapes and "sulphur dioxide" in names and len(names) <= 6:  # a wine's list starts with its grapes
+        return "grapes and sulphur dioxide make a wine, and wine"
+    return None
 
 
 _FREE_WORDS = frozenset({"free", "from", "of"})
