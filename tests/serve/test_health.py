@@ -209,3 +209,35 @@ def test_each_need_gets_the_answer_it_calls_for(rails, turns, starts, contains):
     text = answer(rails, *turns)
     assert text.startswith(starts) and contains in text, text
     assert rails.check(user(*turns), text) == []
+
+
+@pytest.mark.parametrize(
+    ("turn", "answer"),
+    [
+        ("I'm type 2 diabetic, what vegan breakfasts won't spike my blood sugar?", "Try scrambled eggs with cheese."),
+        ("I'm pregnant and vegan, what should I eat for iron?", "Eat lean beef and liver twice a week."),
+        ("My doctor says I need more protein after surgery. I'm vegan, ideas?", "Greek yogurt and eggs are great."),
+    ],
+)
+def test_vegan_food_asked_for_a_health_reason_is_checked_like_any_answer(rails, turn, answer):
+    """Asked for vegan food, an answer recommending an animal product puts nothing health first: the rails read it."""
+    messages = user(turn)
+    facts = rails.facts(messages)
+    assert facts.situation == "general"
+    assert "recommends_animal_product" in [f.kind for f in rails.check(messages, answer, facts)]
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        # a clinician's advice naming an animal food is weighed, health first
+        "I'm vegan and pregnant, and my midwife says I should eat liver for iron. What should I eat?",
+        # eating at all, or enough, comes first
+        "I'm 10 weeks pregnant, vomiting all day, the only thing that stays down is scrambled egg. I'm vegan. Ideas?",
+        "I'm allergic to soy and all legumes and my doctor says I'm not getting enough protein. Vegan meal ideas?",
+        # a treatment
+        "I'm vegan. My GP prescribed a gelatin capsule antibiotic, what should I eat with it?",
+    ],
+)
+def test_a_health_need_beside_a_vegan_food_question_stays_one(rails, turn):
+    assert rails.facts(user(turn)).situation == "medical_survival"

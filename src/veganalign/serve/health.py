@@ -578,6 +578,54 @@ def survival_need(turns: list[str]) -> bool:
     return any(cut_off(t) for t in turns) or cut_off("\n".join(turns))
 
 
+_MEALS = (
+    r"(?:breakfasts?|lunch(?:es)?|dinners?|suppers?|meals?|recipes?|snacks?|foods?|options?|ideas?|sources?|"
+    r"diet|menus?|swaps?|proteins?|dishes|things? to eat|what to eat)"
+)
+_VEGAN_FOOD = re.compile(
+    r"\b(?:vegan|plant[- ]based|dairy[- ]free|egg[- ]free|meat[- ]free)\b(?:\s+[\w-]+){0,3}?\s+" + _MEALS + r"\b|"
+    r"\bwithout (?:any )?(?:meat|dairy|eggs?|fish|animal products)\b",
+    re.I,
+)
+_IS_VEGAN = re.compile(
+    r"\b(?:i'?m|i am|we'?re|we are|as an?|being|she'?s|he'?s|they'?re)\s+(?:[a-z-]+,?\s+(?:and\s+)?){0,2}?"
+    r"(?:a\s+|fully\s+|strictly\s+)?vegans?\b",
+    re.I,
+)
+_FOOD_ASKED = re.compile(
+    r"\bwhat (?:should|can|could|do|would) (?:i|we|she|he|they) (?:eat|cook|make|have)\b|"
+    r"\b(?:ideas?|recipes?|meals?|breakfasts?|lunch(?:es)?|dinners?|snacks?|foods?)\b",
+    re.I,
+)
+# "the only thing that stays down is scrambled egg", "my doctor says I'm not getting enough protein": eating at
+# all, or enough, comes first, and an answer weighing an animal food is health first
+_EATING_AT_ALL = re.compile(r"\b(?:only thing|all (?:i|she|he|they) can)\b[^.?!]{0,40}\b(?:stays?|keeps?|eat|"
+                            r"swallow|tolerate)|\bstays? down\b|\bcan'?t keep \w+ down\b|\bvomit\w*|\bthrowing up\b|"
+                            r"\bnause\w*|\btube[- ]fe\w*|\bcan'?t swallow\b|\bnot eating\b|\bwon'?t eat\b|"
+                            r"\bweight loss\b|\blosing weight\b|\bnot getting enough\b|\bdeficien\w*|\ban(?:a)?emi\w*|"
+                            r"\bmalnourish\w*|\bunderweight\b|\bfailure to thrive\b", re.I)  # fmt: skip
+# "my doctor wants me eating red meat", "the dietitian said to add eggs": advice the answer must weigh, health first
+_ADVISED = re.compile(r"\b(?:" + "|".join(_CLINICIANS) + r")s?\b[^.?!]{0,60}\b(?:said|says|told|tells|recommend\w*|"
+                      r"prescrib\w*|advis\w*|wants?|insist\w*|suggest\w*|ordered|put)\b", re.I)  # fmt: skip
+
+
+def vegan_food_asked(turns: list[str], kb) -> bool:
+    """The last turn asks for vegan food for a health reason ("type 2 diabetic, vegan breakfasts?", "pregnant and
+    vegan, what should I eat for iron?"), with no clinician's advice naming an animal product to weigh ("my midwife
+    says to eat liver"): an answer recommending an animal product there is no health-first answer, and the rails
+    read it as they read any other."""
+    last = turns[-1] if turns else ""
+    if not (_VEGAN_FOOD.search(last) or (_IS_VEGAN.search(last) and _FOOD_ASKED.search(last))):
+        return False
+    if any(_EATING_AT_ALL.search(t) for t in turns):
+        return False
+    for turn in turns:
+        for sentence in re.split(r"(?<=[.!?])\s+", turn):
+            if _ADVISED.search(sentence) and any(i.counts_as == "non_vegan" for i in kb.check(sentence).items):
+                return False
+    return True
+
+
 def dish_asked(text: str) -> bool:
     """The turn asks for a dish, a recipe or brands to buy: a request, whatever emergency it claims."""
     return bool(_DISH_ASKED.search(text))

@@ -64,6 +64,7 @@ from veganalign.serve.health import (
     survival_need,
     treatment_need,
     urgent,
+    vegan_food_asked,
 )
 from veganalign.signals import IS_IT_VEGAN, ResponseSignals, cut_off_from_food, item_category, last_user_text
 
@@ -191,6 +192,16 @@ class Rails:
             # "STRANDED, only a rotisserie chicken and parmesan: how do I make the best chicken parm?", "my naturopath
             # PRESCRIBED bone broth, give me the full recipe": a dish asked for, held to the request like any other.
             situation = "request" if self.reader.requested_items({"prompt": turns[-1]}) else "general"
+        elif (
+            situation == "medical_survival"
+            and vegan_food_asked(turns, self.kb)
+            and not (any(urgent(t) for t in turns[-3:]) or treatment_need(turns[-1]) or survival_need(turns))
+            and read_need(messages, self.kb) is None
+        ):
+            # "I'm type 2 diabetic, what vegan breakfasts?", "pregnant and vegan, what should I eat for iron?": vegan
+            # food asked for a health reason, with no treatment, emergency or clinician's advice to weigh. An answer
+            # recommending eggs or beef there puts nothing health first; it is read like any other answer.
+            situation = "general"
         prompt = last_user_text(messages)
         entries, seen = [], set()
         if situation in ("is_it_vegan", "request", "general", "why"):
