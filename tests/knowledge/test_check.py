@@ -611,3 +611,24 @@ def test_naturally_occurring_sugars_are_no_added_sugar() -> None:
         "Pressed Apple Juice (45%), Banana Purée (25%), Lime Juice. Contains only naturally occurring sugars."
     )
     assert juice.verdict == "vegan"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is Nutella vegan?", "non_vegan"),  # skimmed milk powder
+        ("Are Oreos vegan?", "maybe"),  # no milk listed; the sugar's source is not said
+        ("Is Guinness vegan?", "vegan"),  # no isinglass since 2018
+        ("Is a Magnum ice cream vegan?", "non_vegan"),
+        ("Is the vegan Magnum vegan?", "vegan"),  # the vegan line is its own, longer name
+        ("Ben & Jerry's non-dairy cookie dough", "vegan"),
+        ("Nutella. Ingredients: sugar, palm oil, hazelnuts, cocoa, skimmed milk powder", "non_vegan"),
+    ],
+)
+def test_well_known_brands_are_judged_by_their_standard_recipe(text: str, expected: str) -> None:
+    assert check(text).verdict == expected
+
+
+def test_a_brand_with_an_everyday_name_needs_its_product_word() -> None:
+    assert check("I went to Mars last year").verdict == "unknown"
+    assert check("a Mars bar").verdict == "non_vegan"

@@ -27,6 +27,7 @@ SHIPPED_FILES = {
     "materials_extra.yaml",
     "nutrients.yaml",
     "plant_extra.yaml",
+    "brands.yaml",
 }
 
 GOOD_ENTRY = """\
