@@ -317,3 +317,22 @@ def test_a_listed_name_that_is_no_entry_is_an_error_naming_the_line(tmp_path):
     with pytest.raises(ContractError) as err:
         load_kb_items(load_knowledge_base(), listed)
     assert err.value.line == 4 and "buter" in str(err.value) and "kb_items.txt" in str(err.value)
+
+
+def test_the_data_stage_writes_what_the_committed_default_run_trained_and_was_evaluated_on(data_dir):
+    """`veganalign data build` from this checkout writes, byte for byte, the files the default run's SFT, DPO and eval
+    stages read (their sha256 in docs/results/default-run/manifest.json): a change to the knowledge base, the
+    templates or the authored data that moves the data stage makes the committed results unreproducible, and fails
+    here rather than in a 30-minute `make run`."""
+    import hashlib
+
+    manifest = json.loads((Path(__file__).resolve().parents[2] / "docs/results/default-run/manifest.json").read_text())
+    stages = manifest["stages"]
+    expected = {
+        "sft_train.jsonl": stages["sft"]["inputs"]["train"]["sha256"],
+        "sft_val.jsonl": stages["sft"]["inputs"]["val"]["sha256"],
+        "pairs_train.jsonl": stages["dpo"]["inputs"]["train"]["sha256"],
+        "summary.json": stages["eval"]["inputs"]["cases"]["sha256"],  # the eval stage's recorded input: suite counts
+    }
+    built = {name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in expected}
+    assert built == expected
