@@ -655,7 +655,7 @@ class Matcher:
         _made_with(toks, hits, sentence, vocab)
         if _supersede_generic(toks, hits, owner, sentence, vocab):  # a wine, beer or cider that may be fined
             _processing_aids(toks, hits, owner, sentence, questions, vocab)
-        _product_names(toks, hits, vocab)
+        _product_names(toks, hits, sentence, vocab)
         claims, positive, negative = _claims(toks, owner, sentence, questions, vocab)
         return _result(text, toks, hits, claims, positive, negative, vocab)
 
@@ -864,7 +864,7 @@ def _sentences(toks: Tokens) -> tuple[list[int], set[int]]:
 # --------------------------------------------------------------------------- context passes
 
 
-def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
+def _product_names(toks: Tokens, hits: list[_Hit], sentence: list[int], vocab: Vocabulary) -> None:
     """A dish or a maybe named before an ingredient list's header is the product's name: "Pesto. Ingredients: basil,
     sunflower oil, pine nuts" is this pesto, and its list decides, not what a pesto usually holds ("Bread.
     Ingredients: ..." likewise). A wine's or beer's fining never shows in its list.
@@ -899,14 +899,13 @@ def _product_names(toks: Tokens, hits: list[_Hit], vocab: Vocabulary) -> None:
         and all(owned.intersection(range(s, e)) for s, e in parts)
         and not any(h.s >= header and h.counts_as == "non_vegan" for h in hits)
     )
-    sentence_of = _sentences(toks)[0]
     for hit in named:
         if hit.e > header:
             continue
         if hit.entry.category == "dish" or hit.counts_as == "maybe":
             hit.counts_as = None
             hit.note = "the product's name: its ingredient list decides"
-        elif vouches and sentence_of.count(sentence_of[hit.s]) > hit.e - hit.s:  # not the whole name: "Milk chocolate."
+        elif vouches and sentence.count(sentence[hit.s]) > hit.e - hit.s:  # not the whole name: "Milk chocolate."
             hit.counts_as = "maybe"
             hit.note = "named in the product's name but not in its ingredient list: a style name, or listed as "
             hit.note += "something unknown here"
@@ -1570,17 +1569,17 @@ def _result(
 
 def _drink_by_recipe(items: list[MatchedItem], words: list[str], vocab: Vocabulary) -> str | None:
     """A list that is a beer's or a wine's without naming it: malt, hops and yeast; grapes and sulphur dioxide."""
-    names = {i.name for i in items if i.counts_as is not None}
-    settled = set().union(*(settled_by for settled_by, _, _ in vocab.processing_doubts.values()))
-    if settled.intersection(words):  # "unfined"
-        return None
-    if {"hops", "yeast"} <= names and names & {"barley", "wheat", "malt extract"}:
-        return "malt, hops and yeast make a beer, and beer"
     counted = [i for i in items if i.counts_as is not None]
-    grapes = bool(counted) and counted[0].text.lower().startswith("grape") and "juice" not in counted[0].text.lower()
-    if grapes and "sulphur dioxide" in names and len(names) <= 6:  # a wine's list starts with its grapes
-        return "grapes and sulphur dioxide make a wine, and wine"
-    return None
+    names = {i.name for i in counted}
+    drink = None
+    if {"hops", "yeast"} <= names and names & {"barley", "wheat", "malt extract"}:
+        drink = "malt, hops and yeast make a beer, and beer"
+    elif "sulphur dioxide" in names and len(names) <= 6:  # a wine's list starts with its grapes
+        first = counted[0].text.lower()
+        drink = "grapes and sulphur dioxide make a wine, and wine" if first.startswith("grape") else None
+        drink = None if "juice" in first else drink
+    settled = (words_settled for words_settled, _, _ in vocab.processing_doubts.values())
+    return None if drink is None or any(w.intersection(words) for w in settled) else drink  # "unfined"
 
 
 _FREE_WORDS = frozenset({"free", "from", "of"})
